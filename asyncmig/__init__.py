@@ -1,0 +1,30 @@
+"""asyncmig: stream an OctoPrompt JSON data directory into the SQLite database of v0.6.0."""
+
+from __future__ import annotations
+
+from asyncmig.errors import AsyncmigError as AsyncmigError
+from asyncmig.errors import ConfigError as ConfigError
+from asyncmig.errors import MigrationError as MigrationError
+from asyncmig.errors import ParserCrashed as ParserCrashed
+from asyncmig.options import Options as Options
+from asyncmig.pipeline import migrate as migrate
+from asyncmig.report import Counts as Counts
+from asyncmig.report import FileOutcome as FileOutcome
+from asyncmig.report import Rejection as Rejection
+from asyncmig.report import Report as Report
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "AsyncmigError",
+    "ConfigError",
+    "Counts",
+    "FileOutcome",
+    "MigrationError",
+    "Options",
+    "ParserCrashed",
+    "Rejection",
+    "Report",
+    "__version__",
+    "migrate",
+)

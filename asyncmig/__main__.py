@@ -1,0 +1,5 @@
+"""``python -m asyncmig``."""
+
+from asyncmig.cli import main
+
+raise SystemExit(main())

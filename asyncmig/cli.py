@@ -1,0 +1,123 @@
+"""``python -m asyncmig``: arguments in, summary out, and every exit code decided here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import anyio
+
+from asyncmig import options as opts
+from asyncmig.errors import AsyncmigError, ConfigError
+from asyncmig.pipeline import migrate
+from asyncmig.report import EXIT_FAILURE, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+EXIT_INTERRUPTED = 130
+
+log = logging.getLogger("asyncmig")
+
+
+class Arguments(argparse.Namespace):
+    """The parsed command line, one typed attribute per option."""
+
+    data_dir: Path
+    db: Path
+    batch_size: int
+    workers: int
+    dry_run: bool
+    verbose: bool
+    strict: bool
+    include_orphans: bool
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m asyncmig",
+        description="Migrate an OctoPrompt JSON data directory into the SQLite database "
+        "that the OctoPrompt v0.6.0 server opens. The JSON files are only read.",
+        epilog="Exit status: 0 everything migrated; 3 finished, but records were rejected, "
+        "orphaned or duplicated, or files were damaged (see the summary); 2 bad usage or "
+        "configuration; 1 any other failure; 130 interrupted.",
+    )
+    add = parser.add_argument
+    add("--data-dir", type=Path, default=opts.DEFAULT_DATA_DIR,
+        help="the JSON data root to read (default: %(default)s)")
+    add("--db", type=Path, default=opts.DEFAULT_DB,
+        help="the SQLite database to create (default: %(default)s)")
+    add("--batch-size", type=_positive_int, default=opts.DEFAULT_BATCH_SIZE,
+        help="rows per transaction, at most (default: %(default)s; a batch also ends at "
+        f"{opts.DEFAULT_BATCH_BYTES // 2**20} MiB of JSON)")
+    add("--workers", type=_positive_int, default=opts.default_workers(),
+        help="parser processes reading files concurrently (default: %(default)s)")
+    add("--dry-run", action="store_true",
+        help="read and validate everything, report what would happen, write nothing")
+    add("--verbose", action="store_true",
+        help="log every file and every rejected record on stderr")
+    add("--strict", action="store_true",
+        help="do not upgrade known legacy record shapes: reject them")
+    add("--include-orphans", action="store_true",
+        help="migrate files and messages whose project or chat is missing or rejected")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    try:
+        args = build_parser().parse_args(argv, namespace=Arguments())
+        options = opts.Options(
+            data_dir=args.data_dir, db=args.db, batch_size=args.batch_size,
+            workers=args.workers, dry_run=args.dry_run, verbose=args.verbose,
+            strict=args.strict, include_orphans=args.include_orphans,
+        )
+        _configure_logging(options.verbose)
+        report = anyio.run(migrate, options, backend="asyncio")
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
+    except ConfigError as error:
+        print(f"asyncmig: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("asyncmig: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except AsyncmigError as error:
+        print(f"asyncmig: migration failed: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception:
+        log.exception("asyncmig: unexpected failure")
+        return EXIT_FAILURE
+    print(report.summary())
+    return report.exit_code
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("asyncmig: %(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    log.propagate = False
+
+
+def main_entry() -> None:
+    """Console-script entry point."""
+    raise SystemExit(main())

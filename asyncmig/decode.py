@@ -1,0 +1,216 @@
+"""The only ijson user: one JSON file -> its top-level entries, with positions, or damage.
+
+Two readers give the same entries in the same order:
+
+* files up to ``WHOLE_FILE_LIMIT`` are read whole and split by msgspec into raw entries
+  (about twice as fast as ijson), each checked to sit exactly where the text says, so a
+  duplicate key (which a dict would swallow) or anything odd sends the file to ijson;
+* larger files, and any file the first reader does not accept, stream through ijson's
+  C backend, which yields every entry that parsed completely before the damage.
+
+Damage (empty, ``null``, wrong top-level type, truncated, invalid UTF-8, bad syntax) ends
+the iteration with :class:`Damaged`, carrying the byte offset and the parser's message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import ijson
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+TopLevel = Literal["object", "array"]
+
+WHOLE_FILE_LIMIT: Final = 16 * 1024 * 1024
+READ_SIZE: Final = 1024 * 1024
+C_BACKENDS: Final = frozenset({"yajl2_c"})
+
+_OPENERS: Final = {"object": ord("{"), "array": ord("[")}
+_WHITESPACE: Final = b" \t\r\n"
+# What may stand between two entries: the separator and, for objects, the member's key.
+_GAPS: Final = {
+    "object": re.compile(rb'[ \t\r\n]*[{,][ \t\r\n]*"((?:[^"\\]|\\.)*)"[ \t\r\n]*:[ \t\r\n]*'),
+    "array": re.compile(rb"[ \t\r\n]*[\[,][ \t\r\n]*"),
+}
+_RAW_CONTAINERS: Final = {"object": dict[str, msgspec.Raw], "array": list[msgspec.Raw]}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One top-level member (object) or item (array) of a file."""
+
+    index: int
+    key: str | None
+    #: Raw JSON text (whole-file reader) or the value ijson built (streaming reader).
+    value: msgspec.Raw | Any
+    #: Byte offset of the value in the file, where the reader knows it.
+    offset: int | None
+
+
+class Damaged(Exception):  # noqa: N818 - it names the file's state, as callers read it
+    """The file stops being valid JSON of the expected shape at ``offset``."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(f"byte {offset}: {message}")
+        self.offset = offset
+        self.message = message
+
+
+def backend_warning() -> str | None:
+    """A loud warning when ijson runs without its C backend, else None."""
+    if ijson.backend in C_BACKENDS:
+        return None
+    return (
+        f"ijson is using its pure-Python backend {ijson.backend!r}: parsing will be 7-20x "
+        "slower. Install a wheel of ijson with the yajl2_c backend for your platform."
+    )
+
+
+def entries(path: Path, top_level: TopLevel) -> Iterator[Entry]:
+    """Every complete top-level entry of ``path``; raises Damaged after the last good one."""
+    size = path.stat().st_size
+    if size <= WHOLE_FILE_LIMIT:
+        data = path.read_bytes()
+        _check_opening(data[:READ_SIZE], top_level, size)
+        whole = _split_whole(data, top_level)
+        if whole is not None:
+            yield from whole
+            return
+        del whole
+        with _bytes_file(data) as stream:
+            yield from _stream(stream, top_level, size)
+        return
+    with path.open("rb") as stream:
+        _check_opening(stream.read(READ_SIZE), top_level, size)
+        stream.seek(0)
+        yield from _stream(stream, top_level, size)
+
+
+def _check_opening(head: bytes, top_level: TopLevel, size: int) -> None:
+    stripped = head.lstrip(_WHITESPACE)
+    if not stripped:
+        if size > len(head):  # a megabyte of blanks, then something: let the parser judge
+            return
+        raise Damaged(size, "the file is empty" if size == 0 else "the file holds only blanks")
+    if stripped[0] != _OPENERS[top_level]:
+        found = _describe_value(stripped)
+        raise Damaged(len(head) - len(stripped), f"expected a JSON {top_level}, found {found}")
+
+
+def _describe_value(text: bytes) -> str:
+    if text.startswith(b"null"):
+        return "null"
+    kinds = {ord("{"): "an object", ord("["): "an array", ord('"'): "a string"}
+    return kinds.get(text[0], "a number or literal" if text[:1].isalnum() else "invalid text")
+
+
+def _split_whole(data: bytes, top_level: TopLevel) -> list[Entry] | None:
+    """Split a whole file with msgspec; None when the streaming reader must decide."""
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        container = msgspec.json.decode(data, type=_RAW_CONTAINERS[top_level])
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    pairs = container.items() if isinstance(container, dict) else ((None, v) for v in container)
+    gap = _GAPS[top_level]
+    found: list[Entry] = []
+    cursor = 0
+    for index, (key, raw) in enumerate(pairs):
+        match = gap.match(data, cursor)
+        text = bytes(raw)
+        if match is None or not data.startswith(text, match.end()):
+            return None  # a duplicate key or an unexpected layout: ijson sees every member
+        found.append(Entry(index, key, raw, match.end()))
+        cursor = match.end() + len(text)
+    return found
+
+
+def _stream(stream: Any, top_level: TopLevel, size: int) -> Iterator[Entry]:
+    if top_level == "object":
+        items = ijson.kvitems(stream, "", use_float=True, buf_size=READ_SIZE)
+    else:
+        items = ((None, v) for v in ijson.items(stream, "item", use_float=True, buf_size=READ_SIZE))
+    index = 0
+    try:
+        for key, value in items:
+            yield Entry(index, key, value, None)
+            index += 1
+    except (ijson.JSONError, ijson.IncompleteJSONError) as error:
+        stream.seek(0)
+        raise Damaged(locate_damage(stream, size), parser_message(error)) from None
+
+
+def parser_message(error: Exception) -> str:
+    """yajl's message without its multi-line excerpt of the text."""
+    text = str(error)
+    if text.startswith(("b'", 'b"')):
+        text = text[2:]
+    first = text.replace("\\n", "\n").split("\n", 1)[0].strip()
+    return first or type(error).__name__
+
+
+def locate_damage(stream: Any, size: int) -> int:
+    """The byte offset at which yajl first rejects the text of ``stream``.
+
+    Feeds the text in large chunks until one fails, then replays that chunk a byte at a
+    time on a fresh parser: exact, and paid only for damaged files.
+    """
+    consumed = _feed(stream, READ_SIZE, stop_at=None)
+    if consumed is None:
+        return size  # nothing wrong inside the text: it ended too early
+    stream.seek(0)
+    exact = _feed(stream, READ_SIZE, stop_at=consumed)
+    return size if exact is None else exact
+
+
+def _feed(stream: Any, chunk: int, stop_at: int | None) -> int | None:
+    """Feed ``stream`` to a fresh yajl parser; the failing chunk's start (or exact byte when
+    ``stop_at`` is that start), or None when only the end of the text was premature."""
+    parser = ijson.basic_parse_coro(_Discard(), use_float=True)
+    offset = 0
+    while True:
+        piece = stream.read(chunk)
+        if not piece:
+            break
+        if stop_at is not None and offset + len(piece) > stop_at:
+            if stop_at > offset:
+                parser.send(piece[: stop_at - offset])
+            for position in range(stop_at, offset + len(piece)):
+                try:
+                    parser.send(piece[position - offset : position - offset + 1])
+                except (ijson.JSONError, ijson.IncompleteJSONError):
+                    return position
+            return None
+        try:
+            parser.send(piece)
+        except (ijson.JSONError, ijson.IncompleteJSONError):
+            return offset
+        offset += len(piece)
+    try:
+        parser.close()
+    except (ijson.JSONError, ijson.IncompleteJSONError):
+        return None
+    return None
+
+
+class _Discard:
+    """A coroutine target for ijson's push parser that drops every event."""
+
+    def send(self, _event: object) -> None:
+        return None
+
+
+def _bytes_file(data: bytes) -> Any:
+    import io  # noqa: PLC0415 - only the rare fallback path needs it
+
+    return io.BytesIO(data)

@@ -1,0 +1,98 @@
+"""Where each OctoPrompt entity lives on disk, its table, its parent: data, not code paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+from asyncmig import schemas
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from asyncmig.schemas import Record
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One kind of record: where its files are, which Struct validates it, where it goes."""
+
+    table: str
+    struct: type[Record]
+    #: File names accepted, first one processed first (spec section 6).
+    file_names: tuple[str, ...]
+    #: Folder under the data root holding the file(s) (for containers, the parent folder).
+    folder: str
+    top_level: Literal["object", "array"] = "object"
+    #: For per-parent containers: the parent table and the record field naming the parent.
+    parent_table: str | None = None
+    parent_field: str | None = None
+    row_id: Callable[[Record], str] = lambda record: str(record.id)  # type: ignore[attr-defined]
+
+    @property
+    def is_container(self) -> bool:
+        return self.parent_table is not None
+
+
+def _prompt_project_id(record: Record) -> str:
+    assert isinstance(record, schemas.PromptProject)
+    return f"{record.promptId}_{record.projectId}"
+
+
+def _state_id(record: Record) -> str:
+    assert isinstance(record, schemas.McpServerState)
+    return str(record.serverId)
+
+
+def _resource_id(record: Record) -> str:
+    assert isinstance(record, schemas.McpResource)
+    return f"{record.serverId}:{record.uri}"
+
+
+def _mcp(table: str, struct: type[Record], **kw: Callable[[Record], str]) -> Entity:
+    name = table.removeprefix("mcp_") + ".json"
+    return Entity(table, struct, (f"mcp_{name}", name), "mcp_storage", **kw)
+
+
+#: Entities in processing order: parents before children (spec section 6).
+ENTITIES: Final[tuple[Entity, ...]] = (
+    Entity("provider_keys", schemas.ProviderKey, ("provider_keys.json",), "provider_key_storage"),
+    Entity("projects", schemas.Project, ("projects.json",), "project_storage"),
+    Entity(
+        "project_files",
+        schemas.ProjectFile,
+        ("files.json",),
+        "project_storage/project_data",
+        parent_table="projects",
+        parent_field="projectId",
+    ),
+    Entity("chats", schemas.Chat, ("chats.json",), "chat_storage"),
+    Entity(
+        "chat_messages",
+        schemas.ChatMessage,
+        ("messages.json",),
+        "chat_storage/chat_data",
+        parent_table="chats",
+        parent_field="chatId",
+    ),
+    Entity("prompts", schemas.Prompt, ("prompts.json",), "prompt_storage"),
+    Entity(
+        "prompt_projects",
+        schemas.PromptProject,
+        ("prompt-projects.json", "prompt_projects.json"),
+        "prompt_storage",
+        top_level="array",
+        row_id=_prompt_project_id,
+    ),
+    _mcp("mcp_server_configs", schemas.McpServerConfig),
+    _mcp("mcp_server_states", schemas.McpServerState, row_id=_state_id),
+    _mcp("mcp_tools", schemas.McpTool),
+    _mcp("mcp_resources", schemas.McpResource, row_id=_resource_id),
+    _mcp("mcp_tool_executions", schemas.McpToolExecution),
+)
+
+BY_TABLE: Final = {entity.table: entity for entity in ENTITIES}
+
+#: Tables the server has that JSON-era data never fills; created empty.
+EMPTY_TABLES: Final = ("tickets", "ticket_tasks")
+ALL_TABLES: Final = tuple(entity.table for entity in ENTITIES) + EMPTY_TABLES

@@ -1,0 +1,158 @@
+"""One file's entries -> batches of rows, rejects and notices (runs in a parser process)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+
+from asyncmig import decode, validate
+from asyncmig.layout import BY_TABLE, Entity
+from asyncmig.protocol import Done, Failed, Notice, Reject, Row, Rows
+from asyncmig.schemas import TsError, normalise_ts
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from asyncmig.protocol import Job, Message
+    from asyncmig.schemas import Record
+
+_any_decoder: Final = msgspec.json.Decoder()
+_encoder: Final = msgspec.json.Encoder()
+
+
+class RowMaker:
+    """Turns entries of one entity into rows; decoders are built once per entity."""
+
+    def __init__(self, entity: Entity, *, strict: bool, migrated_at: int) -> None:
+        self.entity = entity
+        self.strict = strict
+        self.migrated_at = migrated_at
+        self._decoder = msgspec.json.Decoder(entity.struct)
+
+    def make(self, entry: decode.Entry) -> tuple[Row, bool] | Reject:
+        """The entry's row and whether it was upgraded, or its rejection."""
+        value = entry.value
+        try:
+            if isinstance(value, msgspec.Raw):
+                record: Record = self._decoder.decode(value)
+            else:
+                record = msgspec.convert(value, self.entity.struct)
+            upgraded = False
+        except msgspec.ValidationError:
+            try:
+                plain = _any_decoder.decode(value) if isinstance(value, msgspec.Raw) else value
+            except msgspec.DecodeError as error:
+                return Reject(entry.index, None, [f"$: {error}"], entry.offset)
+            checked = validate.check(plain, self.entity.struct, strict=self.strict)
+            if checked.record is None:
+                return Reject(entry.index, _raw_id(plain), list(checked.errors), entry.offset)
+            record, upgraded = checked.record, checked.upgraded
+        except msgspec.DecodeError as error:  # valid JSON that msgspec cannot hold (a lone surrogate)
+            return Reject(entry.index, None, [f"$: {error}"], entry.offset)
+        return self._row(record), upgraded
+
+    def _row(self, record: Any) -> Row:
+        created = getattr(record, "created", None) or self.migrated_at
+        updated = getattr(record, "updated", None) or created
+        return self.entity.row_id(record), _encoder.encode(record), created, updated
+
+    def key_mismatch(self, key: str | None, row_id: str) -> str | None:
+        """A notice when an object key disagrees with the record's own id."""
+        if key is None or key == row_id or self.entity.table in _KEYED_OTHERWISE:
+            return None
+        try:
+            if str(normalise_ts(key)) == row_id:
+                return None
+        except TsError:
+            pass
+        return f"key {key!r} differs from the record's id {row_id}; the record's id is used"
+
+
+# States are keyed by serverId and resources by uri, which the row id already contains.
+_KEYED_OTHERWISE: Final = frozenset({"mcp_server_states", "mcp_resources"})
+
+
+def _raw_id(plain: object) -> str | None:
+    if isinstance(plain, dict):
+        for name in ("id", "serverId", "uri"):
+            if name in plain and isinstance(plain[name], str | int | float):
+                return str(plain[name])
+    return None
+
+
+def read_job(job: Job) -> Iterator[Message]:
+    """All messages for one job, in file order, batched by rows and bytes."""
+    from pathlib import Path  # noqa: PLC0415 - Path is only a type elsewhere here
+
+    path = Path(job.path)
+    top = "array" if job.top_level == "array" else "object"
+    if job.table is None:
+        yield from _count(path, top)
+        return
+    maker = RowMaker(BY_TABLE[job.table], strict=job.strict, migrated_at=job.migrated_at)
+    batch = _Batch()
+    found = 0
+    try:
+        for entry in decode.entries(path, top):
+            found += 1
+            made = maker.make(entry)
+            if isinstance(made, Reject):
+                yield made
+                continue
+            row, upgraded = made
+            notice = maker.key_mismatch(entry.key, row[0])
+            if notice:
+                yield Notice(entry.index, notice)
+            batch.add(row, entry.index, upgraded)
+            if len(batch.rows) >= job.batch_rows or batch.nbytes >= job.batch_bytes:
+                yield batch.flush(found)
+    except decode.Damaged as damage:
+        if batch.rows:
+            yield batch.flush(found)
+        yield Done(found, damage.offset, damage.message)
+        return
+    except OSError as error:
+        yield Failed(f"{error.strerror or error}")
+        return
+    if batch.rows:
+        yield batch.flush(found)
+    yield Done(found)
+
+
+def _count(path: Path, top: decode.TopLevel) -> Iterator[Message]:
+    found = 0
+    try:
+        for _ in decode.entries(path, top):
+            found += 1
+    except decode.Damaged as damage:
+        yield Done(found, damage.offset, damage.message)
+        return
+    except OSError as error:
+        yield Failed(f"{error.strerror or error}")
+        return
+    yield Done(found)
+
+
+class _Batch:
+    __slots__ = ("indexes", "nbytes", "rows", "started", "upgraded")
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.indexes: list[int] = []
+        self.upgraded = 0
+        self.nbytes = 0
+        self.started = time.perf_counter()
+
+    def add(self, row: Row, index: int, upgraded: bool) -> None:
+        self.rows.append(row)
+        self.indexes.append(index)
+        self.upgraded += upgraded
+        self.nbytes += len(row[1]) + len(row[0])
+
+    def flush(self, consumed: int) -> Rows:
+        rows = Rows(self.rows, self.indexes, self.upgraded, consumed, self.nbytes)
+        self.__init__()  # type: ignore[misc]
+        return rows

@@ -1,0 +1,122 @@
+"""Find every file under the data root, decide what becomes of it, and plan the order."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+from asyncmig.decode import TopLevel
+from asyncmig.layout import ENTITIES, Entity
+from asyncmig.schemas import TsError, normalise_ts
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file under the data root and what the run does with it."""
+
+    file_no: int
+    path: Path
+    rel: str
+    size: int
+    mtime_ns: int
+    #: The table it migrates into; None for a file that is not migrated.
+    entity: Entity | None = None
+    #: For a container file: the parent id its folder names (None: not an id).
+    parent_id: int | None = None
+    #: Why a file is not migrated.
+    reason: str | None = None
+
+    @property
+    def top_level(self) -> TopLevel:
+        return self.entity.top_level if self.entity else "object"
+
+    @property
+    def is_json(self) -> bool:
+        return self.path.name.endswith(".json")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Migrated files in processing order, then the files that are not migrated."""
+
+    root: Path
+    migrated: tuple[SourceFile, ...]
+    not_migrated: tuple[SourceFile, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.migrated) + sum(
+            f.size for f in self.not_migrated if f.is_json
+        )
+
+
+_REASONS: Final = (
+    (lambda parts: any(p.startswith("backup-") for p in parts[:-1]), "inside a backup folder"),
+    (lambda parts: parts[0] == "ticket_storage", "tickets are not part of the JSON-era data"),
+    (lambda parts: parts[-1] == "ai-file-changes.json", "AI file changes are not migrated"),
+    (lambda parts: parts[-1] == "kv-store.json", "the key-value store is not migrated"),
+    (lambda parts: "agent-logs" in parts[:-1], "agent logs are not migrated"),
+    (lambda parts: "indexes" in parts[:-1], "search indexes are rebuilt by the server"),
+    (lambda parts: parts[-1].endswith(".tmp"), "a temporary file of an interrupted write"),
+    (lambda parts: "chat_attachments" in parts[:-1], "attachment files stay on disk"),
+)
+
+
+def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:
+    """Every file under ``root`` (but ``exclude``), migrated ones in processing order."""
+    fixed = {f"{e.folder}/{name}": (e, rank) for e in ENTITIES for rank, name in _names(e)}
+    containers = {f"{e.folder}/*/{e.file_names[0]}": e for e in ENTITIES if e.is_container}
+    keyed: list[tuple[tuple[int, int, int, str], SourceFile]] = []
+    others: list[SourceFile] = []
+    for path in _walk(root):
+        if path in exclude:
+            continue
+        rel = path.relative_to(root).as_posix()
+        stat = path.stat()
+        parts = PurePosixPath(rel).parts
+        base = SourceFile(0, path, rel, stat.st_size, stat.st_mtime_ns)
+        if rel in fixed:
+            entity, rank = fixed[rel]
+            keyed.append(((ENTITIES.index(entity), 0, rank, rel), replace(base, entity=entity)))
+        elif len(parts) >= 3 and (entity_c := _container(parts, containers)) is not None:
+            parent = _folder_id(parts[-2])
+            order = parent if parent is not None else 1 << 62
+            keyed.append(((ENTITIES.index(entity_c), order, 0, rel), replace(base, entity=entity_c, parent_id=parent)))
+        else:
+            others.append(replace(base, reason=_reason(parts)))
+    keyed.sort(key=lambda pair: pair[0])
+    migrated = [f for _, f in keyed]
+    numbered = [replace(f, file_no=n) for n, f in enumerate([*migrated, *others])]
+    return Plan(root, tuple(numbered[: len(migrated)]), tuple(numbered[len(migrated) :]))
+
+
+def _names(entity: Entity) -> list[tuple[int, str]]:
+    return [] if entity.is_container else list(enumerate(entity.file_names))
+
+
+def _container(parts: tuple[str, ...], containers: dict[str, Entity]) -> Entity | None:
+    return containers.get("/".join((*parts[:-2], "*", parts[-1])))
+
+
+def _folder_id(name: str) -> int | None:
+    try:
+        return normalise_ts(name)
+    except TsError:
+        return None
+
+
+def _reason(parts: tuple[str, ...]) -> str:
+    for test, reason in _REASONS:
+        if test(parts):
+            return reason
+    return "not a file of OctoPrompt's JSON-era data layout"
+
+
+def _walk(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        found.extend(Path(folder, name) for name in sorted(files))
+    return found

@@ -1,0 +1,109 @@
+"""The target database: its schema, the load pragmas, the indexes and the final optimize."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Final
+
+from asyncmig.errors import ConfigError
+from asyncmig.layout import ALL_TABLES
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import aiosqlite
+
+#: The server's indexes (spec section 5), by name. JSON paths use single quotes as it does.
+INDEXES: Final[dict[str, tuple[str, str]]] = {}
+
+
+for _table, *_columns in (
+    ("provider_keys", "created_at"),
+    ("chats", "created_at", "updated_at"),
+    ("chat_messages", "$.chatId", "created_at"),
+    ("projects", "created_at", "updated_at"),
+    ("project_files", "$.projectId", "created_at"),
+    ("prompts", "created_at", "updated_at"),
+    ("prompt_projects", "$.promptId", "$.projectId"),
+    ("mcp_server_configs", "created_at"),
+    ("mcp_server_states", "$.serverId", "updated_at"),
+    ("mcp_tools", "$.serverId", "created_at"),
+    ("mcp_resources", "$.serverId", "created_at"),
+    ("mcp_tool_executions", "$.toolId", "created_at"),
+    ("tickets", "$.projectId", "created_at", "$.status", "updated_at"),
+    ("ticket_tasks", "$.ticketId", "$.orderIndex", "created_at", "$.done"),
+):
+    for _column in _columns:
+        _expr = (
+            f"json_extract(data, '$.{_column[2:]}')" if _column.startswith("$.") else _column
+        )
+        INDEXES[f"idx_{_table}_{_column.removeprefix('$.')}"] = (_table, _expr)
+
+TABLE_DDL: Final = (
+    "CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, data JSON NOT NULL, "
+    "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
+)
+
+#: asyncmig's own bookkeeping, kept in the target so data and progress commit together.
+STATE_DDL: Final = (
+    "CREATE TABLE IF NOT EXISTS asyncmig_run (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS asyncmig_files (file_no INTEGER PRIMARY KEY, path TEXT NOT NULL,"
+    " tbl TEXT, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, consumed INTEGER NOT NULL"
+    " DEFAULT 0, first_rowid INTEGER, last_rowid INTEGER, status TEXT NOT NULL)",
+)
+
+# Load settings, measured in benchmarks/ (see the README): 64 KiB pages cut B-tree work on
+# multi-KB rows; WAL survives a killed process even with synchronous off (not a power cut),
+# which is what resuming relies on; the autocheckpoint bounds the WAL on huge loads.
+LOAD_PRAGMAS: Final = (
+    "PRAGMA page_size = 65536",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = OFF",
+    "PRAGMA wal_autocheckpoint = 256",
+    "PRAGMA cache_size = -16384",
+    "PRAGMA temp_store = FILE",
+)
+
+
+def check_target(db: Path) -> None:
+    """Refuse a target that already holds data, or that is not a SQLite database."""
+    if not db.exists():
+        return
+    try:
+        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            if "asyncmig_run" in names:
+                raise ConfigError(
+                    f"{db} holds an earlier asyncmig migration; move it aside or delete it "
+                    "to start over"
+                )
+            for table in ALL_TABLES:
+                if table in names and conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
+                    raise ConfigError(
+                        f"{db} already holds data (table {table} is not empty); asyncmig does "
+                        "not append to a database: move it aside or delete it"
+                    )
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"{db} exists but is not a usable SQLite database: {error}") from None
+
+
+async def create_schema(conn: aiosqlite.Connection) -> None:
+    """Load pragmas, every table, no indexes yet (they are built after the load)."""
+    for pragma in LOAD_PRAGMAS:
+        await conn.execute(pragma)
+    for name in INDEXES:  # an empty database the server already opened has them
+        await conn.execute(f"DROP INDEX IF EXISTS {name}")
+    for table in ALL_TABLES:
+        await conn.execute(TABLE_DDL.format(table=table))
+    for statement in STATE_DDL:
+        await conn.execute(statement)
+
+
+async def finish(conn: aiosqlite.Connection) -> None:
+    """Indexes, statistics, a truncated WAL, and the settings the server runs with."""
+    for name, (table, expression) in INDEXES.items():
+        await conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({expression})")
+    await conn.execute("ANALYZE")
+    await conn.execute("PRAGMA optimize")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,40 @@
+"""A parser process: reads jobs on stdin, answers each with framed messages on stdout.
+
+Run as ``python -m asyncmig.worker``. Parsing lives in its own process because yajl and
+msgspec hold the interpreter lock: a thread would not overlap them with SQLite's work.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import BinaryIO
+
+from asyncmig.protocol import LENGTH, decode_job, frame
+from asyncmig.rows import read_job
+
+
+def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
+    """Answer jobs until the main process closes our stdin."""
+    while True:
+        header = inbox.read(LENGTH.size)
+        if len(header) < LENGTH.size:
+            return
+        (length,) = LENGTH.unpack(header)
+        job = decode_job(inbox.read(length))
+        for message in read_job(job):
+            outbox.write(frame(message))
+            outbox.flush()
+
+
+def main() -> None:
+    # The main process owns Ctrl-C: it stops us by closing our stdin or terminating us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:  # the main process went away; nothing is left to tell it
+        pass
+
+
+if __name__ == "__main__":
+    main()
