@@ -61,23 +61,47 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration; 1 any other failure; 130 interrupted.",
     )
     add = parser.add_argument
-    add("--data-dir", type=Path, default=opts.DEFAULT_DATA_DIR,
-        help="the JSON data root to read (default: %(default)s)")
-    add("--db", type=Path, default=opts.DEFAULT_DB,
-        help="the SQLite database to create (default: %(default)s)")
-    add("--batch-size", type=_positive_int, default=opts.DEFAULT_BATCH_SIZE,
+    add(
+        "--data-dir",
+        type=Path,
+        default=opts.DEFAULT_DATA_DIR,
+        help="the JSON data root to read (default: %(default)s)",
+    )
+    add(
+        "--db",
+        type=Path,
+        default=opts.DEFAULT_DB,
+        help="the SQLite database to create (default: %(default)s)",
+    )
+    add(
+        "--batch-size",
+        type=_positive_int,
+        default=opts.DEFAULT_BATCH_SIZE,
         help="rows per transaction, at most (default: %(default)s; a batch also ends at "
-        f"{opts.DEFAULT_BATCH_BYTES // 2**20} MiB of JSON)")
-    add("--workers", type=_positive_int, default=opts.default_workers(),
-        help="parser processes reading files concurrently (default: %(default)s)")
-    add("--dry-run", action="store_true",
-        help="read and validate everything, report what would happen, write nothing")
-    add("--verbose", action="store_true",
-        help="log every file and every rejected record on stderr")
-    add("--strict", action="store_true",
-        help="do not upgrade known legacy record shapes: reject them")
-    add("--include-orphans", action="store_true",
-        help="migrate files and messages whose project or chat is missing or rejected")
+        f"{opts.DEFAULT_BATCH_BYTES // 2**20} MiB of JSON)",
+    )
+    add(
+        "--workers",
+        type=_positive_int,
+        default=opts.default_workers(),
+        help="parser processes reading files concurrently (default: %(default)s)",
+    )
+    add(
+        "--dry-run",
+        action="store_true",
+        help="read and validate everything, report what would happen, write nothing",
+    )
+    add("--verbose", action="store_true", help="log every file and every rejected record on stderr")
+    add(
+        "--strict",
+        action="store_true",
+        help="do not upgrade known legacy record shapes: reject them",
+    )
+    add(
+        "--include-orphans",
+        action="store_true",
+        help="migrate files and messages whose project or chat is missing or rejected",
+    )
     return parser
 
 
@@ -86,9 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv, namespace=Arguments())
         options = opts.Options(
-            data_dir=args.data_dir, db=args.db, batch_size=args.batch_size,
-            workers=args.workers, dry_run=args.dry_run, verbose=args.verbose,
-            strict=args.strict, include_orphans=args.include_orphans,
+            data_dir=args.data_dir,
+            db=args.db,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            dry_run=args.dry_run,
+            verbose=args.verbose,
+            strict=args.strict,
+            include_orphans=args.include_orphans,
         )
         _configure_logging(options.verbose)
         report = anyio.run(migrate, options, backend="asyncio")

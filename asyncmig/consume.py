@@ -51,23 +51,22 @@ async def consume(
     async for message in messages:
         if isinstance(message, Rows):
             try:
-                if writes:
-                    duplicates = await writer.write(source, message)
-                    tally.add_rows(message, len(duplicates))
-                    result.rejections.extend(
-                        Rejection(source.rel, d.index, table, "duplicate", d.row_id,
-                                  (f"id {d.row_id} is already migrated from {d.first_path}",))
-                        for d in duplicates
-                    )
-                else:
-                    tally.add_orphans(message)
+                await _apply_rows(source, message, writer if writes else None, tally, result)
             finally:
                 release(message.nbytes)
         elif isinstance(message, Reject):
             tally.rejected += 1
-            result.rejections.append(Rejection(source.rel, message.index, table, "rejected",
-                                               message.record_id, tuple(message.errors),
-                                               message.offset))
+            result.rejections.append(
+                Rejection(
+                    source.rel,
+                    message.index,
+                    table,
+                    "rejected",
+                    message.record_id,
+                    tuple(message.errors),
+                    message.offset,
+                )
+            )
         elif isinstance(message, Notice):
             result.warnings.append(f"{source.rel} #{message.index}: {message.message}")
         elif isinstance(message, Done):
@@ -75,8 +74,12 @@ async def consume(
             if message.damage_message is not None:
                 status = "damaged"
             result.outcome = FileOutcome(
-                source.rel, status, table, message.found,
-                reason=orphan_reason, damage_offset=message.damage_offset,
+                source.rel,
+                status,
+                table,
+                message.found,
+                reason=orphan_reason,
+                damage_offset=message.damage_offset,
                 damage_message=message.damage_message,
             )
             result.counts = tally.counts(message.found)
@@ -86,6 +89,29 @@ async def consume(
         else:
             return _unreadable(source, message)
     raise ParserCrashed(f"the parser process stopped in the middle of {source.rel}")
+
+
+async def _apply_rows(
+    source: SourceFile, batch: Rows, writer: Writer | None, tally: _Tally, result: FileResult
+) -> None:
+    """Write one batch (or count it as orphaned when ``writer`` is None)."""
+    if writer is None:
+        tally.add_orphans(batch)
+        return
+    table = result.outcome.table or ""
+    duplicates = await writer.write(source, batch)
+    tally.add_rows(batch, len(duplicates))
+    result.rejections.extend(
+        Rejection(
+            source.rel,
+            d.index,
+            table,
+            "duplicate",
+            d.row_id,
+            (f"id {d.row_id} is already migrated from {d.first_path}",),
+        )
+        for d in duplicates
+    )
 
 
 async def _orphan_reason(source: SourceFile, writer: Writer) -> str | None:
@@ -106,10 +132,17 @@ async def _count_only(source: SourceFile, messages: AsyncIterator[Message]) -> F
             reason = source.reason
             if message.damage_message is not None:
                 reason = f"{reason}; damaged"
-            return FileResult(FileOutcome(
-                source.rel, "not_migrated", None, message.found, reason,
-                message.damage_offset, message.damage_message,
-            ))
+            return FileResult(
+                FileOutcome(
+                    source.rel,
+                    "not_migrated",
+                    None,
+                    message.found,
+                    reason,
+                    message.damage_offset,
+                    message.damage_message,
+                )
+            )
         if isinstance(message, Failed):
             return _unreadable(source, message)
     raise ParserCrashed(f"the parser process stopped in the middle of {source.rel}")
@@ -139,5 +172,6 @@ class _Tally:
         self.upgraded += batch.upgraded
 
     def counts(self, found: int) -> Counts:
-        return Counts(found, self.migrated, self.upgraded, self.rejected, self.orphaned,
-                      self.duplicate)
+        return Counts(
+            found, self.migrated, self.upgraded, self.rejected, self.orphaned, self.duplicate
+        )

@@ -53,7 +53,7 @@ class Entry:
     offset: int | None
 
 
-class Damaged(Exception):  # noqa: N818 - it names the file's state, as callers read it
+class Damaged(Exception):
     """The file stops being valid JSON of the expected shape at ``offset``."""
 
     def __init__(self, offset: int, message: str) -> None:

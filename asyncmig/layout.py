@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final, Literal
 
 from asyncmig import schemas
@@ -49,9 +49,10 @@ def _resource_id(record: Record) -> str:
     return f"{record.serverId}:{record.uri}"
 
 
-def _mcp(table: str, struct: type[Record], **kw: Callable[[Record], str]) -> Entity:
+def _mcp(table: str, struct: type[Record], row_id: Callable[[Record], str] | None = None) -> Entity:
     name = table.removeprefix("mcp_") + ".json"
-    return Entity(table, struct, (f"mcp_{name}", name), "mcp_storage", **kw)
+    entity = Entity(table, struct, (f"mcp_{name}", name), "mcp_storage")
+    return entity if row_id is None else replace(entity, row_id=row_id)
 
 
 #: Entities in processing order: parents before children (spec section 6).

@@ -18,7 +18,6 @@ import os
 import sys
 import time
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import anyio
@@ -33,6 +32,7 @@ from asyncmig.writer import make_writer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from anyio.abc import Process
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -59,14 +59,23 @@ async def migrate(options: Options) -> Report:
         _prepare_target(options.db)
     if warning := decode.backend_warning():
         log.warning(warning)
-    report = Report(data_dir=str(options.data_dir), db=str(options.db),
-                    dry_run=options.dry_run, migrated_at=migrated_at)
+    report = Report(
+        data_dir=str(options.data_dir),
+        db=str(options.db),
+        dry_run=options.dry_run,
+        migrated_at=migrated_at,
+    )
     report.bytes_read = plan.total_bytes
     writer = make_writer(options.db, dry_run=options.dry_run)
     await writer.open()
     try:
-        await writer.set_run({"data_dir": str(options.data_dir.resolve()),
-                              "migrated_at": str(migrated_at), "status": "loading"})
+        await writer.set_run(
+            {
+                "data_dir": str(options.data_dir.resolve()),
+                "migrated_at": str(migrated_at),
+                "status": "loading",
+            }
+        )
         await _run_files(plan, options, migrated_at, writer, report)
         await writer.finish()
         await writer.set_run({"status": "complete"})
@@ -81,8 +90,14 @@ def _plan(options: Options) -> source.Plan:
     if not root.is_dir():
         raise ConfigError(f"data directory {root} does not exist or is not a directory")
     db = options.db.resolve()
-    side = frozenset({db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
-                      db.with_name(db.name + "-journal")})
+    side = frozenset(
+        {
+            db,
+            db.with_name(db.name + "-wal"),
+            db.with_name(db.name + "-shm"),
+            db.with_name(db.name + "-journal"),
+        }
+    )
     return source.plan(root.resolve(), exclude=side)
 
 
@@ -112,8 +127,9 @@ def _fold(report: Report, result: FileResult, verbose: bool) -> None:
     if verbose:
         log.info("%s: %s, %d record(s)", outcome.path, outcome.status, outcome.records)
         for rejection in result.rejections:
-            log.info("  #%d %s: %s", rejection.index, rejection.outcome,
-                     "; ".join(rejection.errors))
+            log.info(
+                "  #%d %s: %s", rejection.index, rejection.outcome, "; ".join(rejection.errors)
+            )
 
 
 async def _run_files(
@@ -135,14 +151,21 @@ async def _run_files(
             async for item, messages in ordered:
                 budget.advance(item.file_no)
                 async with messages:
-                    result = await consume(item, messages, writer,
-                                           include_orphans=options.include_orphans,
-                                           release=budget.release)
+                    result = await consume(
+                        item,
+                        messages,
+                        writer,
+                        include_orphans=options.include_orphans,
+                        release=budget.release,
+                    )
                 _fold(report, result, options.verbose)
     for item in plan.not_migrated:
         if not item.is_json:
-            _fold(report, FileResult(FileOutcome(item.rel, "not_migrated", reason=item.reason)),
-                  options.verbose)
+            _fold(
+                report,
+                FileResult(FileOutcome(item.rel, "not_migrated", reason=item.reason)),
+                options.verbose,
+            )
 
 
 async def _dispatch(
@@ -158,8 +181,16 @@ async def _dispatch(
             send, receive = anyio.create_memory_object_stream[Message](_PER_FILE_BUFFER)
             await ordered.send((item, receive))
             table = item.entity.table if item.entity else None
-            job = Job(item.file_no, str(item.path), table, item.top_level, options.strict,
-                      migrated_at, options.batch_size, options.batch_bytes)
+            job = Job(
+                item.file_no,
+                str(item.path),
+                table,
+                item.top_level,
+                options.strict,
+                migrated_at,
+                options.batch_size,
+                options.batch_bytes,
+            )
             await jobs.send((job, send))
 
 
@@ -167,7 +198,8 @@ async def _parse(
     process: Process, jobs: MemoryObjectReceiveStream[JobItem], budget: _ByteBudget
 ) -> None:
     """Feed one parser process jobs and forward its messages to each file's stream."""
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     reader = BufferedByteReceiveStream(process.stdout)
     async with jobs:
         async for job, out in jobs:
@@ -192,14 +224,22 @@ async def _receive(reader: BufferedByteReceiveStream, job: Job) -> Message:
         ) from error
 
 
+# The folder holding the asyncmig package, so parser processes import this very copy.
+_PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 @asynccontextmanager
 async def _parser_process() -> AsyncIterator[Process]:
     """A parser process that is always ended: asked (stdin closed), then killed."""
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
-    process = await anyio.open_process([sys.executable, "-m", "asyncmig.worker"],
-                                       stderr=None, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    process = await anyio.open_process(
+        [sys.executable, "-m", "asyncmig.worker"], stderr=None, env=env
+    )
     try:
         yield process
     finally:

@@ -75,7 +75,7 @@ class Failed(msgspec.Struct, tag=True, frozen=True):
 Message = Rows | Reject | Notice | Done | Failed
 
 _encoder: Final = msgspec.msgpack.Encoder()
-_decoder: Final = msgspec.msgpack.Decoder(Message)  # type: ignore[var-annotated]
+_decoder: Final = msgspec.msgpack.Decoder(Message)
 _job_decoder: Final = msgspec.msgpack.Decoder(Job)
 
 

@@ -115,16 +115,21 @@ _COLUMNS: Final = ("found", "migrated", "upgraded", "rejected", "orphaned", "dup
 
 def _summary_lines(report: Report) -> list[str]:
     verb = "would migrate" if report.dry_run else "migrated"
-    lines = [f"asyncmig {'dry run' if report.dry_run else 'migration'}: {report.data_dir} -> "
-             f"{'(nothing written)' if report.dry_run else report.db}", ""]
+    lines = [
+        f"asyncmig {'dry run' if report.dry_run else 'migration'}: {report.data_dir} -> "
+        f"{'(nothing written)' if report.dry_run else report.db}",
+        "",
+    ]
     width = max(len(t) for t in report.tables)
     lines.append(f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in _COLUMNS))
     for table, counts in [*report.tables.items(), ("total", report.totals)]:
         values = msgspec.structs.astuple(counts)
         lines.append(f"{table:<{width}}  " + "  ".join(f"{v:>9,}" for v in values))
     lines.append("")
-    for title, outcomes in (("damaged files", report.damaged),
-                            ("files not migrated", report.not_migrated)):
+    for title, outcomes in (
+        ("damaged files", report.damaged),
+        ("files not migrated", report.not_migrated),
+    ):
         lines.append(f"{title}: {len(outcomes)}")
         lines.extend(f"  {_describe(f)}" for f in outcomes)
     if report.rejections:
@@ -142,8 +147,10 @@ def _summary_lines(report: Report) -> list[str]:
 def _describe(outcome: FileOutcome) -> str:
     text = f"{outcome.path}: "
     if outcome.damage_message is not None:
-        text += (f"damaged at byte {outcome.damage_offset}: {outcome.damage_message}; "
-                 f"{outcome.records} complete record(s) read before it")
+        text += (
+            f"damaged at byte {outcome.damage_offset}: {outcome.damage_message}; "
+            f"{outcome.records} complete record(s) read before it"
+        )
         return text
     text += outcome.reason or outcome.status
     if outcome.path.endswith(".json"):

@@ -50,7 +50,7 @@ class RowMaker:
             if checked.record is None:
                 return Reject(entry.index, _raw_id(plain), list(checked.errors), entry.offset)
             record, upgraded = checked.record, checked.upgraded
-        except msgspec.DecodeError as error:  # valid JSON that msgspec cannot hold (a lone surrogate)
+        except msgspec.DecodeError as error:  # valid JSON msgspec cannot hold: a lone surrogate
             return Reject(entry.index, None, [f"$: {error}"], entry.offset)
         return self._row(record), upgraded
 
@@ -88,7 +88,7 @@ def read_job(job: Job) -> Iterator[Message]:
     from pathlib import Path  # noqa: PLC0415 - Path is only a type elsewhere here
 
     path = Path(job.path)
-    top = "array" if job.top_level == "array" else "object"
+    top: decode.TopLevel = "array" if job.top_level == "array" else "object"
     if job.table is None:
         yield from _count(path, top)
         return

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from asyncmig.decode import TopLevel
 from asyncmig.layout import ENTITIES, Entity
 from asyncmig.schemas import TsError, normalise_ts
+
+if TYPE_CHECKING:
+    from asyncmig.decode import TopLevel
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,8 @@ def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:
         elif len(parts) >= 3 and (entity_c := _container(parts, containers)) is not None:
             parent = _folder_id(parts[-2])
             order = parent if parent is not None else 1 << 62
-            keyed.append(((ENTITIES.index(entity_c), order, 0, rel), replace(base, entity=entity_c, parent_id=parent)))
+            planned = replace(base, entity=entity_c, parent_id=parent)
+            keyed.append(((ENTITIES.index(entity_c), order, 0, rel), planned))
         else:
             others.append(replace(base, reason=_reason(parts)))
     keyed.sort(key=lambda pair: pair[0])

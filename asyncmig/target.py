@@ -34,9 +34,7 @@ for _table, *_columns in (
     ("ticket_tasks", "$.ticketId", "$.orderIndex", "created_at", "$.done"),
 ):
     for _column in _columns:
-        _expr = (
-            f"json_extract(data, '$.{_column[2:]}')" if _column.startswith("$.") else _column
-        )
+        _expr = f"json_extract(data, '$.{_column[2:]}')" if _column.startswith("$.") else _column
         INDEXES[f"idx_{_table}_{_column.removeprefix('$.')}"] = (_table, _expr)
 
 TABLE_DDL: Final = (

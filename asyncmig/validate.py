@@ -21,7 +21,7 @@ from asyncmig import schemas
 from asyncmig.schemas import Record, TsError, normalise_ts, type_name
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator, Iterator
 
 FieldKind = Literal["ts", "struct", "struct_list", "plain"]
 
@@ -99,7 +99,7 @@ def _check_fields(
             yield f"{where}: {invalid}"
 
 
-def _check_value(plan: FieldPlan, value: Any, where: str) -> Iterator[str]:  # noqa: PLR0911
+def _check_value(plan: FieldPlan, value: Any, where: str) -> Generator[str, None, Any]:
     if plan.kind == "ts":
         try:
             normalised = normalise_ts(value)
@@ -118,13 +118,13 @@ def _check_value(plan: FieldPlan, value: Any, where: str) -> Iterator[str]:  # n
         return (yield from _check_nested(value, plan.nested, where))
     if not isinstance(value, list):
         raise _Invalid(f"expected an array, got {type_name(value)}")
-    items = []
+    items: list[Any] = []
     for index, item in enumerate(value):
         items.append((yield from _check_nested(item, plan.nested, f"{where}[{index}]")))
     return items
 
 
-def _check_nested(value: Any, struct: type[Record], where: str) -> Iterator[str]:
+def _check_nested(value: Any, struct: type[Record], where: str) -> Generator[str, None, Any]:
     if not isinstance(value, dict):
         raise _Invalid(f"expected an object, got {type_name(value)}")
     values: dict[str, Any] = {}

@@ -6,6 +6,7 @@ msgspec hold the interpreter lock: a thread would not overlap them with SQLite's
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from typing import BinaryIO
@@ -30,10 +31,9 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
 def main() -> None:
     # The main process owns Ctrl-C: it stops us by closing our stdin or terminating us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    # A broken pipe means the main process went away: nothing is left to tell it.
+    with contextlib.suppress(BrokenPipeError):
         serve(sys.stdin.buffer, sys.stdout.buffer)
-    except BrokenPipeError:  # the main process went away; nothing is left to tell it
-        pass
 
 
 if __name__ == "__main__":

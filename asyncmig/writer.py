@@ -176,9 +176,7 @@ class Writer:
         try:
             yield
         except BaseException:
-            with anyio.move_on_after(_CLEANUP_SECONDS, shield=True), contextlib.suppress(
-                Exception
-            ):
+            with anyio.move_on_after(_CLEANUP_SECONDS, shield=True), contextlib.suppress(Exception):
                 await self.conn.execute("ROLLBACK")
             raise
         await self.conn.execute("COMMIT")
@@ -203,7 +201,7 @@ class DryRunWriter(Writer):
         return None
 
 
-class _HasDuplicates(Exception):  # noqa: N818 - a control-flow signal, not an error
+class _HasDuplicates(Exception):
     """The batch holds ids the table already has: redo it the slow way."""
 
 
