@@ -1,7 +1,5 @@
 """asyncmig: stream an OctoPrompt JSON data directory into the SQLite database of v0.6.0."""
 
-from __future__ import annotations
-
 from asyncmig.errors import AsyncmigError as AsyncmigError
 from asyncmig.errors import ConfigError as ConfigError
 from asyncmig.errors import MigrationError as MigrationError

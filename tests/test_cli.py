@@ -1,0 +1,116 @@
+"""``python -m asyncmig`` as a user runs it: real subprocesses, exit codes, stdout vs stderr."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import run_cli
+
+import asyncmig
+from asyncmig.cli import main
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from benchmarks.generate import GenerateResult
+
+
+def test_clean_data_exits_0(clean_root: GenerateResult, tmp_path: Path) -> None:
+    db = tmp_path / "data" / "octoprompt.db"
+    done = run_cli("--data-dir", clean_root.root, "--db", db, "--batch-size", "50")
+    assert done.returncode == 0, done.stderr
+    assert "total" in done.stdout
+    assert "records/s" in done.stdout
+    assert "MB/s" in done.stdout
+    assert done.stderr == ""
+    with sqlite3.connect(db) as conn:
+        count = conn.execute("SELECT count(*) FROM chat_messages").fetchone()[0]
+    assert count == clean_root.records["chat_messages"]
+
+
+def test_problems_exit_3_and_logs_go_to_stderr(trap_root: GenerateResult, tmp_path: Path) -> None:
+    done = run_cli("--data-dir", trap_root.root, "--db", tmp_path / "t.db", "--verbose")
+    assert done.returncode == 3, done.stderr
+    assert "damaged files:" in done.stdout
+    assert "records not migrated:" in done.stdout
+    assert "asyncmig: INFO:" in done.stderr
+    assert "asyncmig:" not in done.stdout
+
+
+def test_defaults_follow_the_guide(clean_root: GenerateResult, tmp_path: Path) -> None:
+    data = tmp_path / "packages" / "server" / "data"
+    data.parent.mkdir(parents=True)
+    os.symlink(clean_root.root, data)
+    done = run_cli(cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "octoprompt.db").is_file()
+
+
+def test_dry_run_creates_no_file(trap_root: GenerateResult, tmp_path: Path) -> None:
+    done = run_cli("--data-dir", trap_root.root, "--db", tmp_path / "d" / "o.db", "--dry-run",
+                   "--verbose")
+    assert done.returncode == 3
+    assert "dry run" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-size", "0"], "--batch-size: expected a positive integer, got '0'"),
+        (["--batch-size", "ten"], "--batch-size: expected a positive integer, got 'ten'"),
+        (["--workers", "-1"], "--workers: expected a positive integer"),
+        (["--data-dir", "/nonexistent/asyncmig"], "data directory /nonexistent/asyncmig does not"),
+        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], message: str, tmp_path: Path) -> None:
+    done = run_cli(*args, "--db", tmp_path / "x.db")
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_unwritable_database_path_exits_2(clean_root: GenerateResult, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = run_cli("--data-dir", clean_root.root, "--db", blocker / "o.db")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "database" in done.stderr
+
+
+def test_second_run_is_refused(clean_root: GenerateResult, tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    assert run_cli("--data-dir", clean_root.root, "--db", db).returncode == 0
+    again = run_cli("--data-dir", clean_root.root, "--db", db)
+    assert again.returncode == 2
+    assert "earlier asyncmig migration" in again.stderr
+
+
+def test_help_lists_every_option() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0
+    for flag in ("--data-dir", "--db", "--batch-size", "--workers", "--dry-run", "--verbose",
+                 "--strict", "--include-orphans", "--help"):
+        assert flag in done.stdout
+
+
+def test_main_takes_its_arguments(clean_root: GenerateResult, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--data-dir", str(clean_root.root), "--db", str(tmp_path / "m.db"),
+                 "--workers", "1", "--dry-run"])
+    assert code == 0
+    assert "dry run" in capsys.readouterr().out
+
+
+def test_public_names_are_exported() -> None:
+    public = {name for name in dir(asyncmig) if not name.startswith("_")}
+    modules = {"cli", "consume", "decode", "errors", "layout", "options", "pipeline",
+               "protocol", "report", "rows", "schemas", "source", "target", "validate",
+               "worker", "writer"}
+    assert public - modules == set(asyncmig.__all__) - {"__version__"}

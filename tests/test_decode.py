@@ -1,0 +1,100 @@
+"""Reading files: both readers, every kind of damage, exact offsets, duplicate keys."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from asyncmig import decode
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+GOOD = (
+    '{\n  "1": {"a": 1, "s": "h\u00e9llo \U0001f600"},\n  "2": {"a": 2, "b": [1, 2]},\n'
+    '  "3": {"a": 3}\n}'
+).encode()
+
+
+@pytest.fixture(params=["whole-file", "streamed"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "streamed":
+        monkeypatch.setattr(decode, "WHOLE_FILE_LIMIT", 0)
+    return str(request.param)
+
+
+def read(path: Path, data: bytes, top: decode.TopLevel = "object") -> tuple[list[str | None], decode.Damaged | None]:
+    path.write_bytes(data)
+    keys: list[str | None] = []
+    try:
+        for entry in decode.entries(path, top):
+            assert entry.index == len(keys)
+            keys.append(entry.key)
+    except decode.Damaged as damage:
+        return keys, damage
+    return keys, None
+
+
+def test_good_file(reader: str, tmp_path: Path) -> None:
+    keys, damage = read(tmp_path / "f.json", GOOD)
+    assert (keys, damage) == (["1", "2", "3"], None)
+
+
+def test_whole_file_reader_knows_offsets(tmp_path: Path) -> None:
+    path = tmp_path / "f.json"
+    path.write_bytes(GOOD)
+    for entry in decode.entries(path, "object"):
+        assert entry.offset is not None
+        value = json.loads(GOOD[entry.offset:].decode().split("\n")[0].rstrip(","))
+        assert value["a"] == int(entry.key or 0)
+
+
+CUT_IN_CHAR = GOOD.index("\U0001f600".encode()) + 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "keys", "offset", "message"),
+    [
+        ("empty", b"", [], 0, "empty"),
+        ("blanks", b" \n ", [], 3, "blanks"),
+        ("null", b"null", [], 0, "found null"),
+        ("array", b"[1, 2]", [], 0, "found an array"),
+        ("truncated", GOOD[:60], ["1"], 60, "premature EOF"),
+        ("cut in a UTF-8 character", GOOD[:CUT_IN_CHAR], [], CUT_IN_CHAR, "UTF8"),
+        ("invalid UTF-8", GOOD.replace(b'{"a": 3}', b'{"a": "\xff"}'), ["1", "2"],
+         GOOD.index(b'{"a": 3}') + 7, "UTF8"),
+        ("missing colon", GOOD.replace(b'"3":', b'"3" '), ["1", "2"],
+         GOOD.index(b'"3":') + 5, "colon"),
+        ("trailing garbage", GOOD + b"x", ["1", "2", "3"], len(GOOD), "trailing garbage"),
+    ],
+)
+def test_damage(reader: str, tmp_path: Path, name: str, data: bytes, keys: list[str],
+                offset: int, message: str) -> None:
+    got, damage = read(tmp_path / "f.json", data)
+    assert got == keys, name
+    assert damage is not None, name
+    assert damage.offset == offset, name
+    assert message in damage.message, name
+    assert "\n" not in damage.message
+
+
+def test_duplicate_keys_are_all_read(reader: str, tmp_path: Path) -> None:
+    keys, damage = read(tmp_path / "f.json", GOOD.replace(b'"2":', b'"1":'))
+    assert (keys, damage) == (["1", "1", "3"], None)
+
+
+def test_arrays(reader: str, tmp_path: Path) -> None:
+    keys, damage = read(tmp_path / "a.json", b'[\n  {"a": 1},\n  {"a": 2}\n]', "array")
+    assert (keys, damage) == ([None, None], None)
+    keys, damage = read(tmp_path / "a.json", b'[\n  {"a": 1},\n  {"a": 2', "array")
+    assert keys == [None]
+    assert damage is not None
+    _, damage = read(tmp_path / "a.json", b'{"a": 1}', "array")
+    assert damage is not None
+    assert "expected a JSON array, found an object" in damage.message
+
+
+def test_the_c_backend_is_in_use() -> None:
+    assert decode.backend_warning() is None
