@@ -1,0 +1,1 @@
+"""Benchmarks and seeded test-data generators for asyncmig."""
