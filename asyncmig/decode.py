@@ -36,8 +36,8 @@ _WHITESPACE: Final = b" \t\r\n"
 # What may stand between two entries: the separator and, for objects, the member's key.
 _GAPS: Final = {
     "object": re.compile(rb'[ \t\r\n]*[{,][ \t\r\n]*"((?:[^"\\]|\\.)*)"[ \t\r\n]*:[ \t\r\n]*'),
-    "array": re.compile(rb"[ \t\r\n]*[\[,][ \t\r\n]*"),
 }
+_MEMBER_LINE: Final = b'\n  "'
 _RAW_CONTAINERS: Final = {"object": dict[str, msgspec.Raw], "array": list[msgspec.Raw]}
 
 
@@ -121,18 +121,37 @@ def _split_whole(data: bytes, top_level: TopLevel) -> list[Entry] | None:
         container = msgspec.json.decode(data, type=_RAW_CONTAINERS[top_level])
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    pairs = container.items() if isinstance(container, dict) else ((None, v) for v in container)
-    gap = _GAPS[top_level]
+    if isinstance(container, list):
+        return [Entry(index, None, raw, None) for index, raw in enumerate(container)]
+    if data.count(_MEMBER_LINE) == len(container):
+        # Pretty-printed with two spaces, as the JSON-era server wrote: a raw newline exists
+        # only between tokens, so this counts the members the text holds. As many as the
+        # dict: no key repeated. (Offsets are then not known; that costs a regex a record.)
+        return [Entry(i, key, raw, None) for i, (key, raw) in enumerate(container.items())]
+    return _placed(data, container)
+
+
+def _placed(data: bytes, members: dict[str, msgspec.Raw]) -> list[Entry] | None:
+    """The members with their offsets, or None when the text holds more members than the
+    dict (a repeated key, which a dict swallows): each member must sit right after the
+    previous one, under its own key."""
+    gap = _GAPS["object"]
     found: list[Entry] = []
     cursor = 0
-    for index, (key, raw) in enumerate(pairs):
+    for index, (key, raw) in enumerate(members.items()):
         match = gap.match(data, cursor)
-        text = bytes(raw)
-        if match is None or not data.startswith(text, match.end()):
-            return None  # a duplicate key or an unexpected layout: ijson sees every member
+        if match is None or match[1] != key.encode() and _unescape(match[1]) != key:
+            return None
         found.append(Entry(index, key, raw, match.end()))
-        cursor = match.end() + len(text)
+        cursor = match.end() + len(raw)
     return found
+
+
+def _unescape(key: bytes) -> str | None:
+    try:
+        return str(msgspec.json.decode(b'"' + key + b'"'))
+    except msgspec.DecodeError:
+        return None
 
 
 def _stream(stream: Any, top_level: TopLevel, size: int) -> Iterator[Entry]:

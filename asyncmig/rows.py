@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -23,6 +24,36 @@ _any_decoder: Final = msgspec.json.Decoder()
 _encoder: Final = msgspec.json.Encoder()
 
 
+#: String fields that carry the bulk of the bytes (whole source files, chat text). The fast
+#: path keeps them as raw JSON text, checked to be a string, and writes that text back as
+#: it is: it is already valid UTF-8 (the file was checked whole) and already escaped.
+BULK_FIELDS: Final = frozenset({"content"})
+
+
+@functools.cache
+def raw_variant(struct: type[Record]) -> tuple[type[Any], tuple[tuple[str, bool], ...]]:
+    """``struct`` with its bulk string fields typed ``msgspec.Raw``, same field order, and
+    those fields' (name, nullable) pairs; ``struct`` itself when it has none."""
+    fields = msgspec.structs.fields(struct)
+    bulk = tuple((f.name, None in _members(f.type)) for f in fields if f.name in BULK_FIELDS)
+    if not bulk:
+        return struct, ()
+    spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for f in fields:
+        kind = msgspec.Raw if f.name in BULK_FIELDS else f.type
+        if f.required:
+            spec.append((f.name, kind))
+        elif f.default_factory is not msgspec.NODEFAULT:
+            spec.append((f.name, kind, msgspec.field(default_factory=f.default_factory)))
+        else:
+            spec.append((f.name, kind, f.default))
+    return msgspec.defstruct(f"Raw{struct.__name__}", spec, kw_only=True), bulk
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    return tuple(type(None) if a is type(None) else a for a in getattr(annotation, "__args__", (annotation,)))
+
+
 class RowMaker:
     """Turns entries of one entity into rows; decoders are built once per entity."""
 
@@ -30,14 +61,23 @@ class RowMaker:
         self.entity = entity
         self.strict = strict
         self.migrated_at = migrated_at
-        self._decoder = msgspec.json.Decoder(entity.struct)
+        fast, self._bulk = raw_variant(entity.struct)
+        self._decoder = msgspec.json.Decoder(fast)
+
+    def _fast(self, value: msgspec.Raw) -> Any:
+        record = self._decoder.decode(value)
+        for name, nullable in self._bulk:
+            first = memoryview(getattr(record, name))[0]
+            if first != _QUOTE and not (nullable and first == _N):
+                raise msgspec.ValidationError(f"Expected `str`, got JSON starting {chr(first)!r}")
+        return record
 
     def make(self, entry: decode.Entry) -> tuple[Row, bool] | Reject:
         """The entry's row and whether it was upgraded, or its rejection."""
         value = entry.value
         try:
             if isinstance(value, msgspec.Raw):
-                record: Record = self._decoder.decode(value)
+                record: Record = self._fast(value)
             else:
                 record = msgspec.convert(value, self.entity.struct)
             upgraded = False
@@ -70,6 +110,9 @@ class RowMaker:
             pass
         return f"key {key!r} differs from the record's id {row_id}; the record's id is used"
 
+
+_QUOTE: Final = ord('"')
+_N: Final = ord("n")
 
 # States are keyed by serverId and resources by uri, which the row id already contains.
 _KEYED_OTHERWISE: Final = frozenset({"mcp_server_states", "mcp_resources"})

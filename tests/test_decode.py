@@ -42,12 +42,13 @@ def test_good_file(reader: str, tmp_path: Path) -> None:
     assert (keys, damage) == (["1", "2", "3"], None)
 
 
-def test_whole_file_reader_knows_offsets(tmp_path: Path) -> None:
+def test_whole_file_reader_knows_offsets_off_the_usual_layout(tmp_path: Path) -> None:
     path = tmp_path / "f.json"
-    path.write_bytes(GOOD)
+    text = GOOD.replace(b"\n  ", b"\n    ")  # not the server's two-space layout
+    path.write_bytes(text)
     for entry in decode.entries(path, "object"):
         assert entry.offset is not None
-        value = json.loads(GOOD[entry.offset:].decode().split("\n")[0].rstrip(","))
+        value = json.loads(text[entry.offset:].decode().split("\n")[0].rstrip(","))
         assert value["a"] == int(entry.key or 0)
 
 
