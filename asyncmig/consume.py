@@ -45,7 +45,7 @@ async def consume(
     orphan_reason = await _orphan_reason(source, writer)
     writes = orphan_reason is None or include_orphans
     if writes:
-        await writer.start_file(source)
+        writer.start_file(source)
     tally = _Tally()
     result = FileResult(FileOutcome(source.rel, "migrated", table))
     async for message in messages:
@@ -84,7 +84,7 @@ async def consume(
             )
             result.counts = tally.counts(message.found)
             if writes:
-                await writer.end_file(source, status, message.found)
+                writer.end_file(source, status, message.found)
             return result
         else:
             return _unreadable(source, message)

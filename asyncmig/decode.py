@@ -140,7 +140,7 @@ def _placed(data: bytes, members: dict[str, msgspec.Raw]) -> list[Entry] | None:
     cursor = 0
     for index, (key, raw) in enumerate(members.items()):
         match = gap.match(data, cursor)
-        if match is None or match[1] != key.encode() and _unescape(match[1]) != key:
+        if match is None or (match[1] != key.encode() and _unescape(match[1]) != key):
             return None
         found.append(Entry(index, key, raw, match.end()))
         cursor = match.end() + len(raw)

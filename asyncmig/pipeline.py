@@ -14,19 +14,17 @@ waiting for the writer (one batch larger than the budget still passes, alone).
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Final
 
 import anyio
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 from asyncmig import decode, source, target
 from asyncmig.consume import FileResult, consume
-from asyncmig.errors import ConfigError, ParserCrashed
-from asyncmig.protocol import LENGTH, Done, Failed, Job, Message, Rows, decode_message, frame
+from asyncmig.errors import ConfigError
+from asyncmig.parsers import Parser, start_parser
+from asyncmig.protocol import Done, Failed, Job, Message, Rows
 from asyncmig.report import FileOutcome, Report
 from asyncmig.writer import make_writer
 
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from anyio.abc import Process
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from asyncmig.options import Options
@@ -43,11 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("asyncmig")
 
-_PER_FILE_BUFFER: Final = 2
+#: Messages a parser may have ready beyond the one the writer is applying.
+_PREFETCH: Final = 2
 _BUDGET_BATCHES: Final = 3
-
-FileStream = tuple["SourceFile", "MemoryObjectReceiveStream[Message]"]
-JobItem = tuple[Job, "MemoryObjectSendStream[Message]"]
 
 
 async def migrate(options: Options) -> Report:
@@ -139,119 +134,66 @@ async def _run_files(
     parsed = [*plan.migrated, *(f for f in plan.not_migrated if f.is_json)]
     budget = _ByteBudget(_BUDGET_BATCHES * options.batch_bytes)
     workers = max(1, min(options.workers, len(parsed)))
-    ordered_send, ordered = anyio.create_memory_object_stream[FileStream](2 * workers)
-    jobs_send, jobs = anyio.create_memory_object_stream[JobItem](workers)
     async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
-        for _ in range(workers if parsed else 0):
-            process = await stack.enter_async_context(_parser_process())
-            tasks.start_soon(_parse, process, jobs.clone(), budget)
-        jobs.close()
-        tasks.start_soon(_dispatch, parsed, options, migrated_at, ordered_send, jobs_send)
-        async with ordered:
-            async for item, messages in ordered:
-                budget.advance(item.file_no)
-                async with messages:
-                    result = await consume(
-                        item,
-                        messages,
-                        writer,
-                        include_orphans=options.include_orphans,
-                        release=budget.release,
-                    )
-                _fold(report, result, options.verbose)
+        streams: list[MemoryObjectReceiveStream[Message]] = []
+        for share in (parsed[k::workers] for k in range(workers if parsed else 0)):
+            parser = await stack.enter_async_context(start_parser())
+            send, receive = anyio.create_memory_object_stream[Message](_PREFETCH)
+            jobs = [_job(item, options, migrated_at) for item in share]
+            tasks.start_soon(parser.send_all, jobs)
+            tasks.start_soon(_pump, parser, jobs, send, budget)
+            streams.append(stack.enter_context(receive))
+        for position, item in enumerate(parsed):
+            budget.advance(item.file_no)
+            messages = _one_file(streams[position % workers])
+            result = await consume(
+                item,
+                messages,
+                writer,
+                include_orphans=options.include_orphans,
+                release=budget.release,
+            )
+            _fold(report, result, options.verbose)
     for item in plan.not_migrated:
         if not item.is_json:
-            _fold(
-                report,
-                FileResult(FileOutcome(item.rel, "not_migrated", reason=item.reason)),
-                options.verbose,
-            )
+            outcome = FileOutcome(item.rel, "not_migrated", reason=item.reason)
+            _fold(report, FileResult(outcome), options.verbose)
 
 
-async def _dispatch(
-    files: list[SourceFile],
-    options: Options,
-    migrated_at: int,
-    ordered: MemoryObjectSendStream[FileStream],
-    jobs: MemoryObjectSendStream[JobItem],
-) -> None:
-    """Hand out files in plan order: each file's stream to the writer, its job to a parser."""
-    async with ordered, jobs:
-        for item in files:
-            send, receive = anyio.create_memory_object_stream[Message](_PER_FILE_BUFFER)
-            await ordered.send((item, receive))
-            table = item.entity.table if item.entity else None
-            job = Job(
-                item.file_no,
-                str(item.path),
-                table,
-                item.top_level,
-                options.strict,
-                migrated_at,
-                options.batch_size,
-                options.batch_bytes,
-            )
-            await jobs.send((job, send))
-
-
-async def _parse(
-    process: Process, jobs: MemoryObjectReceiveStream[JobItem], budget: _ByteBudget
-) -> None:
-    """Feed one parser process jobs and forward its messages to each file's stream."""
-    assert process.stdin is not None
-    assert process.stdout is not None
-    reader = BufferedByteReceiveStream(process.stdout)
-    async with jobs:
-        async for job, out in jobs:
-            async with out:
-                await process.stdin.send(frame(job))
-                while True:
-                    message = await _receive(reader, job)
-                    if isinstance(message, Rows):
-                        await budget.acquire(message.nbytes, job.file_no)
-                    await out.send(message)
-                    if isinstance(message, Done | Failed):
-                        break
-
-
-async def _receive(reader: BufferedByteReceiveStream, job: Job) -> Message:
-    try:
-        (length,) = LENGTH.unpack(await reader.receive_exactly(LENGTH.size))
-        return decode_message(await reader.receive_exactly(length))
-    except (anyio.IncompleteRead, anyio.EndOfStream, anyio.ClosedResourceError) as error:
-        raise ParserCrashed(
-            f"a parser process ended while reading {job.path} (see its error above)"
-        ) from error
-
-
-# The folder holding the asyncmig package, so parser processes import this very copy.
-_PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@asynccontextmanager
-async def _parser_process() -> AsyncIterator[Process]:
-    """A parser process that is always ended: asked (stdin closed), then killed."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p
-        ),
-    }
-    process = await anyio.open_process(
-        [sys.executable, "-m", "asyncmig.worker"], stderr=None, env=env
+def _job(item: SourceFile, options: Options, migrated_at: int) -> Job:
+    return Job(
+        item.file_no,
+        str(item.path),
+        item.entity.table if item.entity else None,
+        item.top_level,
+        options.strict,
+        migrated_at,
+        options.batch_size,
+        options.batch_bytes,
     )
-    try:
-        yield process
-    finally:
-        with anyio.CancelScope(shield=True):
-            if process.stdin is not None:
-                await process.stdin.aclose()
-            with anyio.move_on_after(2):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-            await process.aclose()
+
+
+async def _pump(
+    parser: Parser, jobs: list[Job], out: MemoryObjectSendStream[Message], budget: _ByteBudget
+) -> None:
+    """Move one parser's messages, file after file, into its bounded stream."""
+    async with out:
+        for job in jobs:
+            while True:
+                message = await parser.receive(job)
+                if isinstance(message, Rows):
+                    await budget.acquire(message.nbytes, job.file_no)
+                await out.send(message)
+                if isinstance(message, Done | Failed):
+                    break
+
+
+async def _one_file(stream: MemoryObjectReceiveStream[Message]) -> AsyncIterator[Message]:
+    """The messages of the next file on ``stream``, its Done or Failed included."""
+    async for message in stream:
+        yield message
+        if isinstance(message, Done | Failed):
+            return
 
 
 class _ByteBudget:

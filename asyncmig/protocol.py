@@ -85,7 +85,7 @@ def frame(message: Any) -> bytes:
     return LENGTH.pack(len(payload)) + payload
 
 
-def decode_message(payload: bytes) -> Message:
+def decode_message(payload: bytes | bytearray) -> Message:
     return _decoder.decode(payload)  # type: ignore[no-any-return]
 
 

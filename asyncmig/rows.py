@@ -51,7 +51,9 @@ def raw_variant(struct: type[Record]) -> tuple[type[Any], tuple[tuple[str, bool]
 
 
 def _members(annotation: Any) -> tuple[Any, ...]:
-    return tuple(type(None) if a is type(None) else a for a in getattr(annotation, "__args__", (annotation,)))
+    return tuple(
+        type(None) if a is type(None) else a for a in getattr(annotation, "__args__", (annotation,))
+    )
 
 
 class RowMaker:

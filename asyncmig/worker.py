@@ -12,10 +12,10 @@ import signal
 import sys
 from typing import BinaryIO, Final
 
-PIPE_BYTES: Final = 1024 * 1024
-
 from asyncmig.protocol import LENGTH, decode_job, frame
 from asyncmig.rows import read_job
+
+PIPE_BYTES: Final = 1024 * 1024
 
 
 def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:

@@ -1,0 +1,115 @@
+"""Parser processes seen from the main process: start one, give it a job, read its messages.
+
+Messages are read by a blocking ``readinto`` in a worker thread (``anyio.to_thread``), one
+thread hop per message of up to a batch's size. Reading them through asyncio's pipe
+transport instead cost a wake-up of the event loop per 64-1024 KiB and four copies of
+every byte; that loop also competes with the SQLite thread for the interpreter lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+from typing import IO, TYPE_CHECKING, Final
+
+import anyio
+
+from asyncmig.errors import ParserCrashed
+from asyncmig.protocol import LENGTH, decode_message, frame
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from asyncmig.protocol import Job, Message
+
+# The folder holding the asyncmig package, so parser processes import this very copy.
+_PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STOP_SECONDS: Final = 2
+
+
+class Parser:
+    """One ``python -m asyncmig.worker`` process and the pipes to it."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        assert process.stdin is not None
+        assert process.stdout is not None
+        self._inbox: IO[bytes] = process.stdin
+        self._outbox: IO[bytes] = process.stdout
+
+    async def send_all(self, jobs: list[Job]) -> None:
+        """Queue every job; a thread blocks on the pipe while the process is busy."""
+        data = b"".join(frame(job) for job in jobs)
+        await anyio.to_thread.run_sync(self._write, data, abandon_on_cancel=True)
+
+    async def receive(self, job: Job) -> Message:
+        """The next message about ``job``; ParserCrashed if the process ended instead."""
+        payload = await anyio.to_thread.run_sync(self._read_message, abandon_on_cancel=True)
+        if payload is None:
+            raise ParserCrashed(
+                f"a parser process ended while reading {job.path} (see its error above)"
+            )
+        return decode_message(payload)
+
+    def _write(self, data: bytes) -> None:
+        with contextlib.suppress(BrokenPipeError):  # it died: receive() says so
+            self._inbox.write(data)
+            self._inbox.flush()
+
+    def _read_message(self) -> bytearray | None:
+        header = self._read_exactly(LENGTH.size)
+        if header is None:
+            return None
+        (length,) = LENGTH.unpack(header)
+        return self._read_exactly(length)
+
+    def _read_exactly(self, size: int) -> bytearray | None:
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        filled = 0
+        while filled < size:
+            got = self._outbox.readinto(view[filled:])  # type: ignore[attr-defined]
+            if not got:
+                return None
+            filled += got
+        return buffer
+
+    def stop(self) -> None:
+        """Ask the process to end (close its stdin), then kill it if it does not."""
+        with contextlib.suppress(OSError):
+            self._inbox.close()
+        try:
+            self.process.wait(_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._outbox.close()
+
+
+@asynccontextmanager
+async def start_parser() -> AsyncIterator[Parser]:
+    """A parser process that is always ended when the block exits, however it exits."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    process = subprocess.Popen(  # noqa: ASYNC220 - starting is quick; reads go to threads
+        [sys.executable, "-m", "asyncmig.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        bufsize=0,
+    )
+    parser = Parser(process)
+    try:
+        yield parser
+    finally:
+        if sys.exc_info()[0] is not None and process.poll() is None:
+            process.kill()  # failing or cancelled: no reason to let it finish its file
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(parser.stop)
