@@ -13,7 +13,7 @@ from asyncmig.errors import ConfigError
 DEFAULT_DATA_DIR: Final = Path("packages/server/data")
 DEFAULT_DB: Final = Path("data/octoprompt.db")
 DEFAULT_BATCH_SIZE: Final = 10_000
-DEFAULT_BATCH_BYTES: Final = 8 * 1024 * 1024
+DEFAULT_BATCH_BYTES: Final = 4 * 1024 * 1024
 
 
 def default_workers() -> int:

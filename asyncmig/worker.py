@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import BinaryIO, Final
 
-from asyncmig.protocol import LENGTH, decode_job, frame
+from asyncmig.protocol import LENGTH, decode_job, frame_into
 from asyncmig.rows import read_job
 
 PIPE_BYTES: Final = 1024 * 1024
@@ -20,6 +20,7 @@ PIPE_BYTES: Final = 1024 * 1024
 
 def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
     """Answer jobs until the main process closes our stdin."""
+    buffer = bytearray(LENGTH.size)
     while True:
         header = inbox.read(LENGTH.size)
         if len(header) < LENGTH.size:
@@ -27,7 +28,8 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
         (length,) = LENGTH.unpack(header)
         job = decode_job(inbox.read(length))
         for message in read_job(job):
-            outbox.write(frame(message))
+            frame_into(message, buffer)
+            outbox.write(buffer)
             outbox.flush()
 
 
