@@ -110,6 +110,8 @@ class Report(msgspec.Struct, kw_only=True):
         return "\n".join(_summary_lines(self))
 
 
+#: Records listed one per line in the summary; the report object holds all of them.
+_LISTED: Final = 100
 _COLUMNS: Final = ("found", "migrated", "upgraded", "rejected", "orphaned", "duplicate")
 
 
@@ -134,7 +136,10 @@ def _summary_lines(report: Report) -> list[str]:
         lines.extend(f"  {_describe(f)}" for f in outcomes)
     if report.rejections:
         lines.append(f"records not migrated: {len(report.rejections)}")
-        lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections)
+        lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections[:_LISTED])
+        if len(report.rejections) > _LISTED:
+            hidden = len(report.rejections) - _LISTED
+            lines.append(f"  ... and {hidden:,} more (--verbose logs every one on stderr)")
     lines.append("")
     lines.append(
         f"{verb} {report.totals.migrated:,} of {report.totals.found:,} records in "

@@ -51,8 +51,9 @@ def test_defaults_follow_the_guide(clean_root: GenerateResult, tmp_path: Path) -
 
 
 def test_dry_run_creates_no_file(trap_root: GenerateResult, tmp_path: Path) -> None:
-    done = run_cli("--data-dir", trap_root.root, "--db", tmp_path / "d" / "o.db", "--dry-run",
-                   "--verbose")
+    done = run_cli(
+        "--data-dir", trap_root.root, "--db", tmp_path / "d" / "o.db", "--dry-run", "--verbose"
+    )
     assert done.returncode == 3
     assert "dry run" in done.stdout
     assert list(tmp_path.iterdir()) == []
@@ -96,15 +97,34 @@ def test_second_run_is_refused(clean_root: GenerateResult, tmp_path: Path) -> No
 def test_help_lists_every_option() -> None:
     done = run_cli("--help")
     assert done.returncode == 0
-    for flag in ("--data-dir", "--db", "--batch-size", "--workers", "--dry-run", "--verbose",
-                 "--strict", "--include-orphans", "--help"):
+    for flag in (
+        "--data-dir",
+        "--db",
+        "--batch-size",
+        "--workers",
+        "--dry-run",
+        "--verbose",
+        "--strict",
+        "--include-orphans",
+        "--help",
+    ):
         assert flag in done.stdout
 
 
-def test_main_takes_its_arguments(clean_root: GenerateResult, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--data-dir", str(clean_root.root), "--db", str(tmp_path / "m.db"),
-                 "--workers", "1", "--dry-run"])
+def test_main_takes_its_arguments(
+    clean_root: GenerateResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "--data-dir",
+            str(clean_root.root),
+            "--db",
+            str(tmp_path / "m.db"),
+            "--workers",
+            "1",
+            "--dry-run",
+        ]
+    )
     assert code == 0
     assert "dry run" in capsys.readouterr().out
 

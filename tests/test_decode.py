@@ -25,7 +25,9 @@ def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return str(request.param)
 
 
-def read(path: Path, data: bytes, top: decode.TopLevel = "object") -> tuple[list[str | None], decode.Damaged | None]:
+def read(
+    path: Path, data: bytes, top: decode.TopLevel = "object"
+) -> tuple[list[str | None], decode.Damaged | None]:
     path.write_bytes(data)
     keys: list[str | None] = []
     try:
@@ -48,7 +50,7 @@ def test_whole_file_reader_knows_offsets_off_the_usual_layout(tmp_path: Path) ->
     path.write_bytes(text)
     for entry in decode.entries(path, "object"):
         assert entry.offset is not None
-        value = json.loads(text[entry.offset:].decode().split("\n")[0].rstrip(","))
+        value = json.loads(text[entry.offset :].decode().split("\n")[0].rstrip(","))
         assert value["a"] == int(entry.key or 0)
 
 
@@ -64,15 +66,26 @@ CUT_IN_CHAR = GOOD.index("\U0001f600".encode()) + 2
         ("array", b"[1, 2]", [], 0, "found an array"),
         ("truncated", GOOD[:60], ["1"], 60, "premature EOF"),
         ("cut in a UTF-8 character", GOOD[:CUT_IN_CHAR], [], CUT_IN_CHAR, "UTF8"),
-        ("invalid UTF-8", GOOD.replace(b'{"a": 3}', b'{"a": "\xff"}'), ["1", "2"],
-         GOOD.index(b'{"a": 3}') + 7, "UTF8"),
-        ("missing colon", GOOD.replace(b'"3":', b'"3" '), ["1", "2"],
-         GOOD.index(b'"3":') + 5, "colon"),
+        (
+            "invalid UTF-8",
+            GOOD.replace(b'{"a": 3}', b'{"a": "\xff"}'),
+            ["1", "2"],
+            GOOD.index(b'{"a": 3}') + 7,
+            "UTF8",
+        ),
+        (
+            "missing colon",
+            GOOD.replace(b'"3":', b'"3" '),
+            ["1", "2"],
+            GOOD.index(b'"3":') + 5,
+            "colon",
+        ),
         ("trailing garbage", GOOD + b"x", ["1", "2", "3"], len(GOOD), "trailing garbage"),
     ],
 )
-def test_damage(reader: str, tmp_path: Path, name: str, data: bytes, keys: list[str],
-                offset: int, message: str) -> None:
+def test_damage(
+    reader: str, tmp_path: Path, name: str, data: bytes, keys: list[str], offset: int, message: str
+) -> None:
     got, damage = read(tmp_path / "f.json", data)
     assert got == keys, name
     assert damage is not None, name

@@ -44,10 +44,20 @@ def assert_matches_oracle(report: asyncmig.Report, db: Path, want: Expected) -> 
             assert (got_created, got_updated) == (created_at, updated_at), (table, row_id)
         counts = report.tables[table]
         oracle = want.counts[table]
-        assert (counts.found, counts.migrated, counts.upgraded, counts.rejected,
-                counts.orphaned, counts.duplicate) == (
-            oracle.found, oracle.migrated, oracle.upgraded, oracle.rejected,
-            oracle.orphaned, oracle.duplicate,
+        assert (
+            counts.found,
+            counts.migrated,
+            counts.upgraded,
+            counts.rejected,
+            counts.orphaned,
+            counts.duplicate,
+        ) == (
+            oracle.found,
+            oracle.migrated,
+            oracle.upgraded,
+            oracle.rejected,
+            oracle.orphaned,
+            oracle.duplicate,
         ), table
 
 
@@ -75,8 +85,9 @@ async def test_every_table_matches_the_oracle(trap_root: GenerateResult, tmp_pat
 
 async def test_every_file_is_accounted_for(trap_root: GenerateResult, tmp_path: Path) -> None:
     report = await run(trap_root.root, tmp_path / "x.db")
-    on_disk = {p.relative_to(trap_root.root).as_posix()
-               for p in trap_root.root.rglob("*") if p.is_file()}
+    on_disk = {
+        p.relative_to(trap_root.root).as_posix() for p in trap_root.root.rglob("*") if p.is_file()
+    }
     assert {f.path for f in report.files} == on_disk
     for outcome in report.files:
         if outcome.status in ("not_migrated", "orphaned"):
@@ -107,8 +118,12 @@ async def test_result_is_what_the_server_opens(clean_root: GenerateResult, tmp_p
     with sqlite3.connect(db) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert set(ALL_TABLES) <= names
-        indexes = {r[0]: r[1] for r in conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'")}
+        indexes = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"
+            )
+        }
         assert set(indexes) == set(INDEXES)
         assert "json_extract(data, '$.chatId')" in indexes["idx_chat_messages_chatId"]
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -116,8 +131,12 @@ async def test_result_is_what_the_server_opens(clean_root: GenerateResult, tmp_p
         assert conn.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] > 0, "ANALYZE ran"
         for table in ALL_TABLES:
             columns = [r[1:3] for r in conn.execute(f"PRAGMA table_info({table})")]
-            assert columns == [("id", "TEXT"), ("data", "JSON"), ("created_at", "INTEGER"),
-                               ("updated_at", "INTEGER")]
+            assert columns == [
+                ("id", "TEXT"),
+                ("data", "JSON"),
+                ("created_at", "INTEGER"),
+                ("updated_at", "INTEGER"),
+            ]
             kinds = {r[0] for r in conn.execute(f"SELECT DISTINCT typeof(data) FROM {table}")}  # noqa: S608
             assert kinds <= {"text"}, "the server parses data as a string"
         row = conn.execute(
@@ -135,7 +154,8 @@ async def test_dry_run_writes_nothing(trap_root: GenerateResult, tmp_path: Path)
     real = await run(trap_root.root, tmp_path / "real.db")
     assert report.tables == real.tables, "a dry run reports what a real run does"
     assert [(r.path, r.index) for r in report.rejections] == [
-        (r.path, r.index) for r in real.rejections]
+        (r.path, r.index) for r in real.rejections
+    ]
 
 
 async def test_refuses_a_database_holding_data(clean_root: GenerateResult, tmp_path: Path) -> None:
@@ -145,18 +165,24 @@ async def test_refuses_a_database_holding_data(clean_root: GenerateResult, tmp_p
         await run(clean_root.root, db)
     other = tmp_path / "server-made.db"
     with sqlite3.connect(other) as conn:
-        conn.execute("CREATE TABLE projects (id TEXT PRIMARY KEY, data JSON NOT NULL, "
-                     "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)")
+        conn.execute(
+            "CREATE TABLE projects (id TEXT PRIMARY KEY, data JSON NOT NULL, "
+            "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
+        )
         conn.execute("INSERT INTO projects VALUES ('1', '{}', 1, 1)")
     with pytest.raises(asyncmig.ConfigError, match="already holds data"):
         await run(clean_root.root, other)
 
 
-async def test_an_empty_server_database_is_filled(clean_root: GenerateResult, tmp_path: Path) -> None:
+async def test_an_empty_server_database_is_filled(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
     db = tmp_path / "empty-server.db"
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE chats (id TEXT PRIMARY KEY, data JSON NOT NULL, "
-                     "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)")
+        conn.execute(
+            "CREATE TABLE chats (id TEXT PRIMARY KEY, data JSON NOT NULL, "
+            "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
+        )
         conn.execute("CREATE INDEX idx_chats_created_at ON chats(created_at)")
     report = await run(clean_root.root, db)
     assert report.exit_code == 0

@@ -53,8 +53,21 @@ def test_timestamps_normalise(value: object, want: int | None) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [True, False, -1, 1.0005, MAX_TS + 1, "", "   ", "0x10", "2024-02-30T00:00:00Z",
-     "yesterday", [], {}, float("nan")],
+    [
+        True,
+        False,
+        -1,
+        1.0005,
+        MAX_TS + 1,
+        "",
+        "   ",
+        "0x10",
+        "2024-02-30T00:00:00Z",
+        "yesterday",
+        [],
+        {},
+        float("nan"),
+    ],
 )
 def test_timestamps_rejected(value: object) -> None:
     with pytest.raises(TsError):
@@ -62,9 +75,14 @@ def test_timestamps_rejected(value: object) -> None:
 
 
 def project(**changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": 1_700_000_000_001, "name": "p", "description": "",
-                              "path": "/p", "created": 1_700_000_000_002,
-                              "updated": 1_700_000_000_003}
+    record: dict[str, Any] = {
+        "id": 1_700_000_000_001,
+        "name": "p",
+        "description": "",
+        "path": "/p",
+        "created": 1_700_000_000_002,
+        "updated": 1_700_000_000_003,
+    }
     record.update(changes)
     return {k: v for k, v in record.items() if v is not ...}
 
@@ -87,29 +105,55 @@ def test_both_paths_give_the_same_row(raw: bool) -> None:
 def test_row_shape_and_times() -> None:
     (row_id, data, created, updated), _ = make("projects", project(id=5, extra=1))
     assert row_id == "5000"
-    assert data == (b'{"id":5000,"name":"p","description":"","path":"/p",'
-                    b'"created":1700000000002,"updated":1700000000003}')
+    assert data == (
+        b'{"id":5000,"name":"p","description":"","path":"/p",'
+        b'"created":1700000000002,"updated":1700000000003}'
+    )
     assert (created, updated) == (1_700_000_000_002, 1_700_000_000_003)
 
 
 def test_missing_times_fall_back_to_the_migration_time() -> None:
-    key = {"id": 1_700_000_000_001, "name": "k", "provider": "openai", "key": "sk-1",
-           "created": 0, "updated": 0}
+    key = {
+        "id": 1_700_000_000_001,
+        "name": "k",
+        "provider": "openai",
+        "key": "sk-1",
+        "created": 0,
+        "updated": 0,
+    }
     (_, data, created, updated), _ = make("provider_keys", key)
     assert (created, updated) == (MIGRATED_AT, MIGRATED_AT)
-    assert json.loads(data) == {**key, "isDefault": False, "isActive": True,
-                                "environment": "production"}
-    assert list(json.loads(data)) == ["id", "name", "provider", "key", "isDefault", "isActive",
-                                      "environment", "created", "updated"]
-    state = {"serverId": 4, "status": "running", "pid": None, "error": None,
-             "startedAt": None, "lastHeartbeat": None}
+    assert json.loads(data) == {
+        **key,
+        "isDefault": False,
+        "isActive": True,
+        "environment": "production",
+    }
+    assert list(json.loads(data)) == [
+        "id",
+        "name",
+        "provider",
+        "key",
+        "isDefault",
+        "isActive",
+        "environment",
+        "created",
+        "updated",
+    ]
+    state = {
+        "serverId": 4,
+        "status": "running",
+        "pid": None,
+        "error": None,
+        "startedAt": None,
+        "lastHeartbeat": None,
+    }
     (row_id, _, created, updated), _ = make("mcp_server_states", state)
     assert (row_id, created, updated) == ("4", MIGRATED_AT, MIGRATED_AT)
 
 
 def test_every_error_is_listed() -> None:
-    rejected = make("projects", {"id": "proj_lx2a9k_ab12c", "name": 5, "path": None,
-                                 "created": -1})
+    rejected = make("projects", {"id": "proj_lx2a9k_ab12c", "name": 5, "path": None, "created": -1})
     assert isinstance(rejected, Reject)
     assert rejected.index == 3
     assert rejected.offset == 10
@@ -119,10 +163,17 @@ def test_every_error_is_listed() -> None:
 
 
 def test_nested_errors_name_their_path() -> None:
-    message = {"id": 1_700_000_000_001, "chatId": 1_700_000_000_002, "role": "robot",
-               "content": "x", "created": 1_700_000_000_003, "updated": 1_700_000_000_003,
-               "attachments": [{"id": 1, "fileName": "a", "mimeType": "t", "size": 0,
-                                "url": "not a url", "created": 1}]}
+    message = {
+        "id": 1_700_000_000_001,
+        "chatId": 1_700_000_000_002,
+        "role": "robot",
+        "content": "x",
+        "created": 1_700_000_000_003,
+        "updated": 1_700_000_000_003,
+        "attachments": [
+            {"id": 1, "fileName": "a", "mimeType": "t", "size": 0, "url": "not a url", "created": 1}
+        ],
+    }
     rejected = make("chat_messages", message)
     assert isinstance(rejected, Reject)
     where = sorted(e.split(":")[0] for e in rejected.errors)
@@ -136,8 +187,13 @@ def test_not_an_object_is_rejected() -> None:
 
 
 def test_null_only_where_the_schema_allows_it() -> None:
-    chat = {"id": 1_700_000_000_001, "title": "t", "projectId": None,
-            "created": 1_700_000_000_001, "updated": 1_700_000_000_001}
+    chat = {
+        "id": 1_700_000_000_001,
+        "title": "t",
+        "projectId": None,
+        "created": 1_700_000_000_001,
+        "updated": 1_700_000_000_001,
+    }
     assert isinstance(make("chats", chat), Reject)
     del chat["projectId"]
     row, _ = make("chats", chat)
@@ -147,18 +203,41 @@ def test_null_only_where_the_schema_allows_it() -> None:
 @pytest.mark.parametrize(
     ("table", "legacy", "upgraded_fields"),
     [
-        ("projects", project(created=..., updated=..., createdAt=1_700_000_000_005,
-                             updatedAt=1_700_000_000_006),
-         {"created": 1_700_000_000_005, "updated": 1_700_000_000_006}),
-        ("chat_messages", {"id": 1_700_000_000_001, "chatId": 1_700_000_000_002,
-                           "role": "user", "content": "hi", "created": 1_700_000_000_004},
-         {"updated": 1_700_000_000_004}),
-        ("project_files", {"id": 1_700_000_000_001, "projectId": 1_700_000_000_002,
-                           "name": "a", "path": "a", "extension": ".py", "size": 1,
-                           "content": "x", "summary": None,
-                           "summaryLastUpdatedAt": 1_700_000_000,
-                           "created": 1_700_000_000_004, "updated": 1_700_000_000_004},
-         {"summaryLastUpdated": 1_700_000_000_000, "meta": None, "checksum": None}),
+        (
+            "projects",
+            project(
+                created=..., updated=..., createdAt=1_700_000_000_005, updatedAt=1_700_000_000_006
+            ),
+            {"created": 1_700_000_000_005, "updated": 1_700_000_000_006},
+        ),
+        (
+            "chat_messages",
+            {
+                "id": 1_700_000_000_001,
+                "chatId": 1_700_000_000_002,
+                "role": "user",
+                "content": "hi",
+                "created": 1_700_000_000_004,
+            },
+            {"updated": 1_700_000_000_004},
+        ),
+        (
+            "project_files",
+            {
+                "id": 1_700_000_000_001,
+                "projectId": 1_700_000_000_002,
+                "name": "a",
+                "path": "a",
+                "extension": ".py",
+                "size": 1,
+                "content": "x",
+                "summary": None,
+                "summaryLastUpdatedAt": 1_700_000_000,
+                "created": 1_700_000_000_004,
+                "updated": 1_700_000_000_004,
+            },
+            {"summaryLastUpdated": 1_700_000_000_000, "meta": None, "checksum": None},
+        ),
     ],
 )
 def test_legacy_shapes_upgrade_unless_strict(
