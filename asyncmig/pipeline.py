@@ -170,6 +170,7 @@ def _job(item: SourceFile, options: Options, migrated_at: int) -> Job:
         migrated_at,
         options.batch_size,
         options.batch_bytes,
+        item.parent_id,
     )
 
 

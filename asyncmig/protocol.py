@@ -29,6 +29,8 @@ class Job(msgspec.Struct, tag=True, frozen=True):
     migrated_at: int = 0
     batch_rows: int = 10_000
     batch_bytes: int = 4 * 1024 * 1024
+    #: For a container file, the parent id its folder names (to warn on records that differ).
+    parent_id: int | None = None
 
 
 class Rows(msgspec.Struct, tag=True, frozen=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import msgspec
 
@@ -56,13 +56,24 @@ def _members(annotation: Any) -> tuple[Any, ...]:
     )
 
 
+class Made(NamedTuple):
+    """A record that validated: its row, whether an upgrade was needed, and warnings."""
+
+    row: Row
+    upgraded: bool
+    notices: tuple[str, ...] = ()
+
+
 class RowMaker:
     """Turns entries of one entity into rows; decoders are built once per entity."""
 
-    def __init__(self, entity: Entity, *, strict: bool, migrated_at: int) -> None:
+    def __init__(
+        self, entity: Entity, *, strict: bool, migrated_at: int, parent_id: int | None = None
+    ) -> None:
         self.entity = entity
         self.strict = strict
         self.migrated_at = migrated_at
+        self.parent_id = parent_id
         fast, self._bulk = raw_variant(entity.struct)
         self._decoder = msgspec.json.Decoder(fast)
 
@@ -74,8 +85,8 @@ class RowMaker:
                 raise msgspec.ValidationError(f"Expected `str`, got JSON starting {chr(first)!r}")
         return record
 
-    def make(self, entry: decode.Entry) -> tuple[Row, bool] | Reject:
-        """The entry's row and whether it was upgraded, or its rejection."""
+    def make(self, entry: decode.Entry) -> Made | Reject:
+        """The entry's row, or its rejection."""
         value = entry.value
         try:
             if isinstance(value, msgspec.Raw):
@@ -94,7 +105,22 @@ class RowMaker:
             record, upgraded = checked.record, checked.upgraded
         except msgspec.DecodeError as error:  # valid JSON msgspec cannot hold: a lone surrogate
             return Reject(entry.index, None, [f"$: {error}"], entry.offset)
-        return self._row(record), upgraded
+        row = self._row(record)
+        return Made(row, upgraded, self._notices(entry.key, row[0], record))
+
+    def _notices(self, key: str | None, row_id: str, record: Any) -> tuple[str, ...]:
+        notices = []
+        if (mismatch := self.key_mismatch(key, row_id)) is not None:
+            notices.append(mismatch)
+        field = self.entity.parent_field
+        if field is not None and self.parent_id is not None:
+            own = getattr(record, field)
+            if own != self.parent_id:
+                notices.append(
+                    f"{field} {own} differs from its folder's id {self.parent_id}; "
+                    f"the record keeps {own}"
+                )
+        return tuple(notices)
 
     def _row(self, record: Any) -> Row:
         created = getattr(record, "created", None) or self.migrated_at
@@ -137,7 +163,12 @@ def read_job(job: Job) -> Iterator[Message]:
     if job.table is None:
         yield from _count(path, top)
         return
-    maker = RowMaker(BY_TABLE[job.table], strict=job.strict, migrated_at=job.migrated_at)
+    maker = RowMaker(
+        BY_TABLE[job.table],
+        strict=job.strict,
+        migrated_at=job.migrated_at,
+        parent_id=job.parent_id,
+    )
     batch = _Batch()
     found = 0
     try:
@@ -147,11 +178,9 @@ def read_job(job: Job) -> Iterator[Message]:
             if isinstance(made, Reject):
                 yield made
                 continue
-            row, upgraded = made
-            notice = maker.key_mismatch(entry.key, row[0])
-            if notice:
+            for notice in made.notices:
                 yield Notice(entry.index, notice)
-            batch.add(row, entry.index, upgraded)
+            batch.add(made.row, entry.index, made.upgraded)
             if len(batch.rows) >= job.batch_rows or batch.nbytes >= job.batch_bytes:
                 yield batch.flush(found)
     except decode.Damaged as damage:

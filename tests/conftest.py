@@ -44,9 +44,11 @@ def clean_root(tmp_path_factory: pytest.TempPathFactory) -> GenerateResult:
     return generate(root, size_bytes=400_000, shape="many", seed=SEED, traps=False)
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m asyncmig`` in a real subprocess."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m asyncmig`` in a real subprocess (``env`` adds to the environment)."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "asyncmig", *map(str, args)],
         capture_output=True,

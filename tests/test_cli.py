@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import run_cli
+from conftest import PROJECT_ROOT, run_cli
 
 import asyncmig
 from asyncmig.cli import main
+from benchmarks.generate import generate
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from benchmarks.generate import GenerateResult
 
 
@@ -138,3 +142,54 @@ def test_public_names_are_exported() -> None:
     assert public == set(asyncmig.__all__) - {"__version__"}
     for name in asyncmig.__all__:
         assert hasattr(asyncmig, name), name
+
+
+def test_pure_python_ijson_is_warned_about(trap_root: GenerateResult, tmp_path: Path) -> None:
+    done = run_cli(
+        "--data-dir", trap_root.root, "--db", tmp_path / "p.db", env={"IJSON_BACKEND": "python"}
+    )
+    assert done.returncode == 3
+    assert "pure-Python backend" in done.stderr
+    assert "7-20x slower" in done.stderr
+
+
+def test_a_dead_parser_process_fails_the_run(tmp_path: Path) -> None:
+    """Exit 1, one clear line: a parser killed in the middle of the run (as the OOM killer
+    would) must not pass for a finished migration."""
+    # Big files stream through ijson; its pure-Python backend keeps the parser busy.
+    big = generate(tmp_path / "big", size_bytes=60 * 2**20, shape="few", seed=3)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "IJSON_BACKEND": "python"}
+    command = [
+        sys.executable,
+        "-m",
+        "asyncmig",
+        "--data-dir",
+        str(big.root),
+        "--db",
+        str(tmp_path / "k.db"),
+        "--workers",
+        "1",
+        "--batch-size",
+        "1",
+    ]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        worker = _wait_for_child(process.pid)
+        os.kill(worker, signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, (stdout, stderr)
+    assert "a parser process ended while reading" in stderr
+    assert "Traceback" not in stderr.split("a parser process ended")[1]
+
+
+def _wait_for_child(pid: int) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children = (task / "children").read_text().split()
+            if children:
+                time.sleep(0.3)  # let it start on its first files
+                return int(children[0])
+        time.sleep(0.01)
+    raise AssertionError("no parser process appeared")

@@ -187,3 +187,26 @@ async def test_an_empty_server_database_is_filled(
     report = await run(clean_root.root, db)
     assert report.exit_code == 0
     assert len(db_rows(db, "chats")) == report.tables["chats"].migrated > 0
+
+
+async def test_mismatches_are_warned_not_changed(trap_root: GenerateResult, tmp_path: Path) -> None:
+    report = await run(trap_root.root, tmp_path / "w.db")
+    for trap, text in (
+        ("parent_mismatch_file", "projectId"),
+        ("parent_mismatch_message", "chatId"),
+        ("key_id_mismatch", "differs from the record's id"),
+    ):
+        for path in trap_root.traps[trap]:
+            hits = [w for w in report.warnings if w.startswith(path) and text in w]
+            assert hits, (trap, report.warnings)
+    folder_mismatch = [w for w in report.warnings if "differs from its folder's id" in w]
+    assert folder_mismatch
+    for warning in folder_mismatch:
+        own = warning.split("the record keeps ")[1]
+        path = warning.split(" #")[0]
+        table = "project_files" if "project_data" in path else "chat_messages"
+        field = "projectId" if table == "project_files" else "chatId"
+        stored = {
+            json.loads(text)[field] for text, _, _ in db_rows(tmp_path / "w.db", table).values()
+        }
+        assert int(own) in stored

@@ -96,14 +96,14 @@ def make(table: str, value: Any, *, strict: bool = False, raw: bool = True) -> A
 @pytest.mark.parametrize("raw", [True, False], ids=["whole-file", "streamed"])
 def test_both_paths_give_the_same_row(raw: bool) -> None:
     for value in (project(), project(id=5, created="2024-05-01T12:00:00Z", extra=[1])):
-        row, upgraded = make("projects", value, raw=raw)
+        row, upgraded, _ = make("projects", value, raw=raw)
         assert not upgraded
         want = make("projects", value, raw=not raw)
         assert row == want[0]
 
 
 def test_row_shape_and_times() -> None:
-    (row_id, data, created, updated), _ = make("projects", project(id=5, extra=1))
+    (row_id, data, created, updated), _, _ = make("projects", project(id=5, extra=1))
     assert row_id == "5000"
     assert data == (
         b'{"id":5000,"name":"p","description":"","path":"/p",'
@@ -121,7 +121,7 @@ def test_missing_times_fall_back_to_the_migration_time() -> None:
         "created": 0,
         "updated": 0,
     }
-    (_, data, created, updated), _ = make("provider_keys", key)
+    (_, data, created, updated), _, _ = make("provider_keys", key)
     assert (created, updated) == (MIGRATED_AT, MIGRATED_AT)
     assert json.loads(data) == {
         **key,
@@ -148,7 +148,7 @@ def test_missing_times_fall_back_to_the_migration_time() -> None:
         "startedAt": None,
         "lastHeartbeat": None,
     }
-    (row_id, _, created, updated), _ = make("mcp_server_states", state)
+    (row_id, _, created, updated), _, _ = make("mcp_server_states", state)
     assert (row_id, created, updated) == ("4", MIGRATED_AT, MIGRATED_AT)
 
 
@@ -196,7 +196,7 @@ def test_null_only_where_the_schema_allows_it() -> None:
     }
     assert isinstance(make("chats", chat), Reject)
     del chat["projectId"]
-    row, _ = make("chats", chat)
+    row, _, _ = make("chats", chat)
     assert "projectId" not in json.loads(row[1])
 
 
@@ -243,7 +243,7 @@ def test_null_only_where_the_schema_allows_it() -> None:
 def test_legacy_shapes_upgrade_unless_strict(
     table: str, legacy: dict[str, Any], upgraded_fields: dict[str, Any]
 ) -> None:
-    (_, data, _, _), upgraded = make(table, legacy)
+    (_, data, _, _), upgraded, _ = make(table, legacy)
     assert upgraded
     stored = json.loads(data)
     for name, value in upgraded_fields.items():
@@ -254,7 +254,7 @@ def test_legacy_shapes_upgrade_unless_strict(
 
 def test_upgrade_only_where_the_current_key_is_absent() -> None:
     both = project(createdAt=1_600_000_000_000)
-    (_, data, _, _), upgraded = make("projects", both)
+    (_, data, _, _), upgraded, _ = make("projects", both)
     assert not upgraded
     assert json.loads(data)["created"] == 1_700_000_000_002
 
