@@ -14,20 +14,25 @@ the iteration with :class:`Damaged`, carrying the byte offset and the parser's m
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 import ijson
 import msgspec
+
+from asyncmig import scan
+
+TopLevel = scan.TopLevel
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-TopLevel = Literal["object", "array"]
 
-WHOLE_FILE_LIMIT: Final = 16 * 1024 * 1024
+#: Files up to this size are read whole (ASYNCMIG_WHOLE_FILE_LIMIT overrides, for tests).
+WHOLE_FILE_LIMIT: Final = int(os.environ.get("ASYNCMIG_WHOLE_FILE_LIMIT", str(16 * 1024 * 1024)))
 READ_SIZE: Final = 1024 * 1024
 C_BACKENDS: Final = frozenset({"yajl2_c"})
 
@@ -89,7 +94,15 @@ def entries(path: Path, top_level: TopLevel) -> Iterator[Entry]:
     with path.open("rb") as stream:
         _check_opening(stream.read(READ_SIZE), top_level, size)
         stream.seek(0)
-        yield from _stream(stream, top_level, size)
+        done = 0
+        try:
+            for index, key, raw, offset in scan.raw_entries(stream, top_level):
+                yield Entry(index, key, raw, offset)
+                done += 1
+            return
+        except scan.Anomaly:
+            stream.seek(0)
+        yield from _stream(stream, top_level, size, skip=done)
 
 
 def _check_opening(head: bytes, top_level: TopLevel, size: int) -> None:
@@ -112,11 +125,8 @@ def _describe_value(text: bytes) -> str:
 
 def _split_whole(data: bytes, top_level: TopLevel) -> list[Entry] | None:
     """Split a whole file with msgspec; None when the streaming reader must decide."""
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+    if not scan.valid_utf8(data):
+        return None
     try:
         container = msgspec.json.decode(data, type=_RAW_CONTAINERS[top_level])
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -154,7 +164,8 @@ def _unescape(key: bytes) -> str | None:
         return None
 
 
-def _stream(stream: Any, top_level: TopLevel, size: int) -> Iterator[Entry]:
+def _stream(stream: Any, top_level: TopLevel, size: int, skip: int = 0) -> Iterator[Entry]:
+    """ijson's reading of the file; the first ``skip`` entries were already yielded."""
     if top_level == "object":
         items = ijson.kvitems(stream, "", use_float=True, buf_size=READ_SIZE)
     else:
@@ -162,7 +173,8 @@ def _stream(stream: Any, top_level: TopLevel, size: int) -> Iterator[Entry]:
     index = 0
     try:
         for key, value in items:
-            yield Entry(index, key, value, None)
+            if index >= skip:
+                yield Entry(index, key, value, None)
             index += 1
     except (ijson.JSONError, ijson.IncompleteJSONError) as error:
         stream.seek(0)

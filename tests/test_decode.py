@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from asyncmig import decode
+from asyncmig import decode, scan
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 GOOD = (
@@ -18,11 +19,20 @@ GOOD = (
 ).encode()
 
 
-@pytest.fixture(params=["whole-file", "streamed"])
+@pytest.fixture(params=["whole-file", "scanned", "ijson"])
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "streamed":
+    """Each of the three readers: whole files, the windowed scanner, ijson alone."""
+    if request.param != "whole-file":
         monkeypatch.setattr(decode, "WHOLE_FILE_LIMIT", 0)
+        monkeypatch.setattr(scan, "READ_SIZE", 7)  # windows far smaller than an entry
+    if request.param == "ijson":
+        monkeypatch.setattr(scan, "raw_entries", _refuse)
     return str(request.param)
+
+
+def _refuse(*_args: object) -> Iterator[scan.RawEntry]:
+    raise scan.Anomaly
+    yield  # a generator, as the real one
 
 
 def read(
@@ -42,6 +52,9 @@ def read(
 def test_good_file(reader: str, tmp_path: Path) -> None:
     keys, damage = read(tmp_path / "f.json", GOOD)
     assert (keys, damage) == (["1", "2", "3"], None)
+    offsets = [entry.offset for entry in decode.entries(tmp_path / "f.json", "object")]
+    if reader == "scanned":  # it read the file itself: no fallback to ijson
+        assert offsets == [GOOD.index(b'{"a": %d' % n) for n in (1, 2, 3)]
 
 
 def test_whole_file_reader_knows_offsets_off_the_usual_layout(tmp_path: Path) -> None:

@@ -83,6 +83,21 @@ async def test_every_table_matches_the_oracle(trap_root: GenerateResult, tmp_pat
     assert tree_digest(trap_root.root) == before, "the JSON files must stay untouched"
 
 
+async def test_big_file_readers_match_the_oracle(
+    trap_root: GenerateResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file through the windowed scanner (and ijson where it hands over)."""
+    monkeypatch.setenv("ASYNCMIG_WHOLE_FILE_LIMIT", "0")  # read by the parser processes
+    db = tmp_path / "scanned.db"
+    report = await run(trap_root.root, db)
+    assert_matches_oracle(report, db, expected(trap_root.root, migrated_at=report.migrated_at))
+    damaged = {f.path for f in report.damaged}
+    rejected = [r for r in report.rejections if r.outcome == "rejected"]
+    assert rejected
+    for rejection in rejected:
+        assert (rejection.offset is not None) == (rejection.path not in damaged), rejection
+
+
 async def test_every_file_is_accounted_for(trap_root: GenerateResult, tmp_path: Path) -> None:
     report = await run(trap_root.root, tmp_path / "x.db")
     on_disk = {

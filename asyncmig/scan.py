@@ -1,0 +1,167 @@
+"""Split a big JSON file into raw top-level entries, a window at a time, with msgspec.
+
+For files too big to read whole. msgspec finds where each entry ends (it parses the
+entry's text as ``msgspec.Raw`` and reports the first byte after it), so an entry is
+never built into Python objects here: a multi-megabyte ``content`` string stays bytes
+until the fast path writes it back out. Memory is the window, which holds one entry and
+one read. Anything unexpected (damage, odd layout) raises :class:`Anomaly`, and the caller
+hands the file to ijson, which yields the same entries and names the damage exactly.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import IO, TYPE_CHECKING, Final, Literal
+
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+TopLevel = Literal["object", "array"]
+#: (index, key or None, raw JSON text, byte offset in the file)
+RawEntry = tuple[int, str | None, msgspec.Raw, int]
+
+READ_SIZE: Final = 1024 * 1024
+_WHITESPACE: Final = frozenset(b" \t\r\n")
+_TRAILING: Final = re.compile(r"trailing characters \(byte (\d+)\)")
+_OPEN: Final = {"object": ord("{"), "array": ord("[")}
+_CLOSE: Final = {"object": ord("}"), "array": ord("]")}
+_COMMA: Final = ord(",")
+_QUOTE: Final = ord('"')
+_COLON: Final = ord(":")
+
+
+class Anomaly(Exception):
+    """The text is not plain, complete JSON of the expected shape: let ijson decide."""
+
+
+def valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked a slice at a time: decoding it whole would
+    build a string of up to four times its size (msgspec keeps bulk strings as raw text,
+    so nothing else checks them)."""
+    if data.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), READ_SIZE):
+            decoder.decode(view[start : start + READ_SIZE])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def raw_entries(stream: IO[bytes], top_level: TopLevel) -> Iterator[RawEntry]:
+    """Every top-level entry of ``stream`` as raw JSON text, with its byte offset."""
+    window = _Window(stream)
+    if window.next_byte() != _OPEN[top_level]:
+        raise Anomaly
+    window.pos += 1
+    close = _CLOSE[top_level]
+    if window.next_byte() == close:
+        window.pos += 1
+        window.expect_end()
+        return
+    index = 0
+    while True:
+        key = window.key() if top_level == "object" else None
+        offset, raw = window.value()
+        following = window.next_byte()
+        if following not in (_COMMA, close):
+            raise Anomaly
+        window.pos += 1
+        yield index, key, raw, offset
+        index += 1
+        if following == close:
+            window.expect_end()
+            return
+
+
+class _Window:
+    """A sliding buffer over the file: ``buffer[pos:]`` is what is not consumed yet."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.buffer = bytearray()
+        self.pos = 0
+        self.base = 0  # file offset of buffer[0]
+        self.eof = False
+
+    def fill(self) -> None:
+        """Read more: at least a chunk, and as much as the window already holds, so one
+        long entry costs a logarithmic number of re-scans, not a quadratic one."""
+        if self.pos > len(self.buffer) // 2:
+            del self.buffer[: self.pos]
+            self.base += self.pos
+            self.pos = 0
+        chunk = self.stream.read(max(READ_SIZE, len(self.buffer) - self.pos))
+        if not chunk:
+            self.eof = True
+        self.buffer += chunk
+
+    def next_byte(self) -> int | None:
+        """Skip blanks; the next byte, not consumed (None at the end of the file)."""
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if self.eof:
+                return None
+            self.fill()
+
+    def key(self) -> str:
+        if self.next_byte() != _QUOTE:
+            raise Anomaly
+        while (end := self.buffer.find(b'"', self.pos + 1)) < 0 and not self.eof:
+            self.fill()
+        text = bytes(self.buffer[self.pos + 1 : end])
+        if end < 0 or b"\\" in text or not valid_utf8(text):
+            raise Anomaly  # an escaped key is possible, but not from the server: let ijson
+        self.pos = end + 1
+        if self.next_byte() != _COLON:
+            raise Anomaly
+        self.pos += 1
+        return text.decode()
+
+    def value(self) -> tuple[int, msgspec.Raw]:
+        """The next value's file offset and raw text (its UTF-8 checked)."""
+        if self.next_byte() is None:
+            raise Anomaly
+        while True:
+            end = self._value_end()
+            if end is not None:
+                break
+            self.fill()
+        text = bytes(self.buffer[self.pos : end]).rstrip()
+        if not valid_utf8(text):
+            raise Anomaly
+        offset = self.base + self.pos
+        self.pos = end
+        return offset, msgspec.Raw(text)
+
+    def _value_end(self) -> int | None:
+        """Where the value at ``pos`` ends (the next non-blank byte after it), or None when
+        the window does not hold all of it yet."""
+        with memoryview(self.buffer) as view:
+            try:
+                msgspec.json.decode(view[self.pos :], type=msgspec.Raw)
+            except msgspec.DecodeError as error:
+                found = _TRAILING.search(str(error))
+                if found is not None:  # msgspec counts the byte after the offending one
+                    return self.pos + int(found[1]) - 1
+                if self.eof or "truncated" not in str(error):
+                    raise Anomaly from None
+                return None
+        # The value runs to the end of the window: all of it only if the file ends there.
+        if self.eof:
+            raise Anomaly  # a complete value and nothing after it: the file is cut short
+        return None
+
+    def expect_end(self) -> None:
+        """Only blanks may follow the closing bracket."""
+        if self.next_byte() is not None:
+            raise Anomaly
