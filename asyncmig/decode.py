@@ -133,12 +133,29 @@ def _split_whole(data: bytes, top_level: TopLevel) -> list[Entry] | None:
         return None
     if isinstance(container, list):
         return [Entry(index, None, raw, None) for index, raw in enumerate(container)]
-    if data.count(_MEMBER_LINE) == len(container):
+    if _server_layout(data, container) or data.count(_MEMBER_LINE) == len(container):
         # Pretty-printed with two spaces, as the JSON-era server wrote: a raw newline exists
         # only between tokens, so this counts the members the text holds. As many as the
         # dict: no key repeated. (Offsets are then not known; that costs a regex a record.)
         return [Entry(i, key, raw, None) for i, (key, raw) in enumerate(container.items())]
     return _placed(data, container)
+
+
+def _server_layout(data: bytes, members: dict[str, msgspec.Raw]) -> bool:
+    """Whether ``data`` is exactly ``JSON.stringify(members, null, 2)``'s layout around
+    these members, as the JSON-era server wrote every file. Then every byte is accounted
+    for, so no member hides behind a repeated key (its text would be left over)."""
+    if not members:
+        return data.strip() == b"{}"
+    # '{' '\n', per member: two spaces, the quoted key, ': ' and the value; ',\n' between
+    # members; '\n' '}' at the end.
+    expected = 4 + 2 * (len(members) - 1)
+    for key, raw in members.items():
+        expected += 6 + len(key) + len(raw)
+    end = len(data)
+    while end and data[end - 1] in _WHITESPACE:  # a trailing newline is harmless
+        end -= 1
+    return end == expected
 
 
 def _placed(data: bytes, members: dict[str, msgspec.Raw]) -> list[Entry] | None:

@@ -24,6 +24,7 @@ TopLevel = Literal["object", "array"]
 RawEntry = tuple[int, str | None, msgspec.Raw, int]
 
 READ_SIZE: Final = 1024 * 1024
+_UTF8_SLICE: Final = 16 * 1024
 _WHITESPACE: Final = frozenset(b" \t\r\n")
 _TRAILING: Final = re.compile(r"trailing characters \(byte (\d+)\)")
 _OPEN: Final = {"object": ord("{"), "array": ord("[")}
@@ -38,16 +39,17 @@ class Anomaly(Exception):
 
 
 def valid_utf8(data: bytes) -> bool:
-    """Whether ``data`` is valid UTF-8, checked a slice at a time: decoding it whole would
-    build a string of up to four times its size (msgspec keeps bulk strings as raw text,
-    so nothing else checks them)."""
+    """Whether ``data`` is valid UTF-8. Slices that are plain ASCII (most of any source
+    tree) are skipped; the others are decoded a slice at a time, because decoding all of
+    it at once would build a string of up to four times its size."""
     if data.isascii():
         return True
     decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(data)
     try:
-        for start in range(0, len(data), READ_SIZE):
-            decoder.decode(view[start : start + READ_SIZE])
+        for start in range(0, len(data), _UTF8_SLICE):
+            piece = data[start : start + _UTF8_SLICE]
+            if not piece.isascii() or decoder.getstate()[0]:
+                decoder.decode(piece)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
