@@ -174,7 +174,10 @@ def read_job(job: Job) -> Iterator[Message]:
     try:
         for entry in decode.entries(path, top):
             found += 1
-            made = maker.make(entry)
+            try:
+                made = maker.make(entry)
+            except Exception as error:  # a bug of ours must not lose the rest of the file
+                made = Reject(entry.index, None, [f"$: could not be checked: {error!r}"])
             if isinstance(made, Reject):
                 yield made
                 continue

@@ -181,6 +181,8 @@ class McpToolExecution(Record, kw_only=True):
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
+#: Ids of v0.5.1/v0.5.2: ``proj_<base36 ms>_<5 chars>`` and the like.
+_LEGACY_ID = re.compile(r"[a-z]+_[0-9a-z]{6,}_[0-9a-z]{5}")
 
 
 class TsError(ValueError):
@@ -196,7 +198,15 @@ def normalise_ts(value: object) -> int | None:
     if isinstance(value, str):
         text = value.strip()
         if _DECIMAL.fullmatch(text):
-            number: int | float = int(text) if _INTEGER.fullmatch(text) else float(text)
+            try:
+                number: int | float = int(text) if _INTEGER.fullmatch(text) else float(text)
+            except ValueError:  # more digits than int() accepts: far past 2050 anyway
+                raise TsError(f"{text[:30]!r}... is outside 1970-01-01 .. 2050-01-01") from None
+        elif _LEGACY_ID.fullmatch(text):
+            raise TsError(
+                f"{text!r} is a v0.5.1/v0.5.2 string id; there is no safe mapping to the "
+                "numeric ids of v0.6.0"
+            )
         else:
             return _check_range(_parse_date(value), value)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.layout import ENTITIES, Entity
@@ -29,6 +30,8 @@ class SourceFile:
     parent_id: int | None = None
     #: Why a file is not migrated.
     reason: str | None = None
+    #: False for what is not a plain file (a FIFO, a dangling link): it is never opened.
+    regular: bool = True
 
     @property
     def top_level(self) -> TopLevel:
@@ -36,7 +39,7 @@ class SourceFile:
 
     @property
     def is_json(self) -> bool:
-        return self.path.name.endswith(".json")
+        return self.regular and self.path.name.endswith(".json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +79,16 @@ def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:
         if path in exclude:
             continue
         rel = path.relative_to(root).as_posix()
-        stat = path.stat()
         parts = PurePosixPath(rel).parts
+        try:
+            stat = path.stat()
+        except OSError as error:  # a dangling link, say
+            others.append(SourceFile(0, path, rel, 0, 0, regular=False, reason=str(error)))
+            continue
         base = SourceFile(0, path, rel, stat.st_size, stat.st_mtime_ns)
-        if rel in fixed:
+        if not S_ISREG(stat.st_mode):  # a FIFO or a device would block or never end
+            others.append(replace(base, regular=False, reason="not a regular file"))
+        elif rel in fixed:
             entity, rank = fixed[rel]
             keyed.append(((ENTITIES.index(entity), 0, rank, rel), replace(base, entity=entity)))
         elif len(parts) >= 3 and (entity_c := _container(parts, containers)) is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -225,3 +226,21 @@ async def test_mismatches_are_warned_not_changed(trap_root: GenerateResult, tmp_
             json.loads(text)[field] for text, _, _ in db_rows(tmp_path / "w.db", table).values()
         }
         assert int(own) in stored
+
+
+async def test_odd_entries_are_listed_not_opened(tmp_path: Path) -> None:
+    root = tmp_path / "odd"
+    (root / "project_storage").mkdir(parents=True)
+    os.mkfifo(root / "project_storage" / "projects.json")
+    (root / "dangling.json").symlink_to(root / "nowhere.json")
+    (root / "prompt_storage").mkdir()
+    (root / "prompt_storage" / "prompts.json").write_text(
+        '{"1": {"id": "proj_lt525p46_k7y4h", "name": "p", "content": "c",'
+        ' "created": 1700000000000, "updated": 1700000000000}}'
+    )
+    report = await run(root, tmp_path / "odd.db")
+    reasons = {f.path: f.reason for f in report.files}
+    assert reasons["project_storage/projects.json"] == "not a regular file"
+    assert "No such file" in (reasons["dangling.json"] or "")
+    (rejection,) = report.rejections
+    assert "v0.5.1/v0.5.2 string id" in rejection.errors[0]
