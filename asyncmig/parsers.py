@@ -55,9 +55,10 @@ class Parser:
         return decode_message(payload)
 
     def _write(self, data: bytes) -> None:
+        view = memoryview(data)
         with contextlib.suppress(BrokenPipeError):  # it died: receive() says so
-            self._inbox.write(data)
-            self._inbox.flush()
+            while view:  # an unbuffered pipe write may be partial (a signal, say)
+                view = view[self._inbox.write(view) or 0 :]
 
     def _read_message(self) -> bytearray | None:
         header = self._read_exactly(LENGTH.size)
