@@ -2,6 +2,7 @@
 
 from asyncmig.errors import AsyncmigError as AsyncmigError
 from asyncmig.errors import ConfigError as ConfigError
+from asyncmig.errors import Interrupted as Interrupted
 from asyncmig.errors import MigrationError as MigrationError
 from asyncmig.errors import ParserCrashed as ParserCrashed
 from asyncmig.options import Options as Options
@@ -18,6 +19,7 @@ __all__ = (
     "ConfigError",
     "Counts",
     "FileOutcome",
+    "Interrupted",
     "MigrationError",
     "Options",
     "ParserCrashed",

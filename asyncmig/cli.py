@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -11,9 +12,9 @@ from typing import TYPE_CHECKING, NoReturn
 import anyio
 
 from asyncmig import options as opts
-from asyncmig.errors import AsyncmigError, ConfigError
+from asyncmig.errors import AsyncmigError, ConfigError, Interrupted, single_errors
 from asyncmig.pipeline import migrate
-from asyncmig.report import EXIT_FAILURE, EXIT_USAGE
+from asyncmig.report import EXIT_FAILURE, EXIT_USAGE, Report
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -105,29 +106,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per exit code
+    """Run the command line; return the exit status. Exceptions become codes only here."""
     try:
-        args = build_parser().parse_args(argv, namespace=Arguments())
-        options = opts.Options(
-            data_dir=args.data_dir,
-            db=args.db,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            dry_run=args.dry_run,
-            verbose=args.verbose,
-            strict=args.strict,
-            include_orphans=args.include_orphans,
-        )
-        _configure_logging(options.verbose)
-        report = anyio.run(migrate, options, backend="asyncio")
+        options = parse_options(argv)
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
     except ConfigError as error:
         print(f"asyncmig: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("asyncmig: interrupted", file=sys.stderr)
+    _configure_logging(options.verbose)
+    try:
+        report = anyio.run(_migrate_until_signalled, options, backend="asyncio")
+    except ConfigError as error:
+        print(f"asyncmig: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyboardInterrupt, Interrupted) as stop:
+        print(f"asyncmig: {stop or 'interrupted'}", file=sys.stderr)
+        if not options.dry_run and options.db.exists():
+            print(
+                f"asyncmig: {options.db} is incomplete: delete it (and its -wal and -shm "
+                "files) before migrating again",
+                file=sys.stderr,
+            )
         return EXIT_INTERRUPTED
     except AsyncmigError as error:
         print(f"asyncmig: migration failed: {error}", file=sys.stderr)
@@ -137,6 +138,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     print(report.summary())
     return report.exit_code
+
+
+def parse_options(argv: Sequence[str] | None) -> opts.Options:
+    """The command line as checked Options; ConfigError on bad usage."""
+    args = build_parser().parse_args(argv, namespace=Arguments())
+    return opts.Options(
+        data_dir=args.data_dir,
+        db=args.db,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        dry_run=args.dry_run,
+        verbose=args.verbose,
+        strict=args.strict,
+        include_orphans=args.include_orphans,
+    )
+
+
+async def _migrate_until_signalled(options: opts.Options) -> Report:
+    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT/SIGTERM."""
+    received: list[int] = []
+    with single_errors():
+        report = await _migrate_watching(options, received)
+    if received or report is None:
+        name = signal.Signals(received[0]).name if received else "a signal"
+        raise Interrupted(f"interrupted by {name}")
+    return report
+
+
+async def _migrate_watching(options: opts.Options, received: list[int]) -> Report | None:
+    report = None
+    async with anyio.create_task_group() as tasks:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    received.append(signum)
+                    tasks.cancel_scope.cancel()
+                    return
+
+        tasks.start_soon(watch)
+        report = await migrate(options)
+        tasks.cancel_scope.cancel()
+    return report
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -4,11 +4,18 @@
 
     AsyncmigError
     ├── ConfigError       bad usage or configuration, found before anything is written (exit 2)
-    └── MigrationError    the run could not finish (exit 1)
-        └── ParserCrashed a parser process ended without finishing its file
+    ├── MigrationError    the run could not finish (exit 1)
+    │   └── ParserCrashed a parser process ended without finishing its file
+    └── Interrupted       SIGINT or SIGTERM stopped the command line's run (exit 130)
 """
 
 from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class AsyncmigError(Exception):
@@ -25,3 +32,30 @@ class MigrationError(AsyncmigError):
 
 class ParserCrashed(MigrationError):
     """Raised when a parser process exits or breaks its protocol in the middle of a file."""
+
+
+class Interrupted(AsyncmigError):
+    """Raised by the command line when SIGINT or SIGTERM stopped the run."""
+
+
+@contextlib.contextmanager
+def single_errors() -> Iterator[None]:
+    """Re-raise a task group's exception group as its one real error, when it has one.
+
+    Task groups wrap whatever a task raised; callers of asyncmig want the ConfigError or
+    ParserCrashed itself, not a group holding it beside the cancellations it caused."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaves = list(_leaves(group))
+        if len(leaves) == 1:
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error

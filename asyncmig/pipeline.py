@@ -22,7 +22,7 @@ import anyio
 
 from asyncmig import decode, source, target
 from asyncmig.consume import FileResult, consume
-from asyncmig.errors import ConfigError
+from asyncmig.errors import ConfigError, single_errors
 from asyncmig.parsers import Parser, start_parser
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
 from asyncmig.report import FileOutcome, Report
@@ -71,7 +71,8 @@ async def migrate(options: Options) -> Report:
                 "status": "loading",
             }
         )
-        await _run_files(plan, options, migrated_at, writer, report)
+        with single_errors():
+            await _run_files(plan, options, migrated_at, writer, report)
         await writer.finish()
         await writer.set_run({"status": "complete"})
     finally:
