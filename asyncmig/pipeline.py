@@ -2,13 +2,16 @@
 
 ::
 
-    plan ──jobs──► parser process 1..N ──frames──► per-file stream (2 batches) ─┐
-         └──────── per-file streams, in plan order (lookahead 2N) ──────────────┴► writer
+    plan ─► files 0, N, 2N.. ─► parser process 1 ─► bounded stream 1 ─┐
+        ─► files 1, N+1..    ─► parser process 2 ─► bounded stream 2 ─┼─► writer, file by
+        ─► ...                                                        ─┘   file in plan order
 
-Files are parsed concurrently but applied strictly in plan order, so "first wins" is the
-same however many parsers run. Memory is bounded three ways: each file's stream holds at
-most two messages, only 2N files are in flight, and a byte budget caps the row bytes
-waiting for the writer (one batch larger than the budget still passes, alone).
+Each parser gets every N-th file of the plan, all at once, and streams its messages file
+after file; the writer takes file i from stream i mod N. So files are parsed concurrently
+but applied strictly in plan order ("first wins" does not depend on timing), and no
+message waits on a round trip per file. Memory is bounded twice: each stream holds at
+most ``_PREFETCH`` messages (a message is at most one batch), and a byte budget caps the
+row bytes parsed ahead of the file the writer is on.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import anyio
 
 from asyncmig import decode, source, target
 from asyncmig.consume import FileResult, consume
-from asyncmig.errors import ConfigError, single_errors
+from asyncmig.errors import single_errors
 from asyncmig.parsers import Parser, start_parser
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
 from asyncmig.report import FileOutcome, Report
@@ -30,7 +33,6 @@ from asyncmig.writer import make_writer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -49,9 +51,9 @@ async def migrate(options: Options) -> Report:
     """Migrate ``options.data_dir`` into ``options.db`` and return the run's report."""
     started = time.perf_counter()
     migrated_at = int(time.time() * 1000)
-    plan = _plan(options)
+    plan = source.plan_run(options.data_dir, options.db)
     if not options.dry_run:
-        _prepare_target(options.db)
+        target.prepare(options.db)
     if warning := decode.backend_warning():
         log.warning(warning)
     report = Report(
@@ -79,36 +81,6 @@ async def migrate(options: Options) -> Report:
         await writer.close()
     report.elapsed = time.perf_counter() - started
     return report
-
-
-def _plan(options: Options) -> source.Plan:
-    root = options.data_dir
-    if not root.is_dir():
-        raise ConfigError(f"data directory {root} does not exist or is not a directory")
-    db = options.db.resolve()
-    side = frozenset(
-        {
-            db,
-            db.with_name(db.name + "-wal"),
-            db.with_name(db.name + "-shm"),
-            db.with_name(db.name + "-journal"),
-        }
-    )
-    return source.plan(root.resolve(), exclude=side)
-
-
-def _prepare_target(db: Path) -> None:
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot create the folder for the database {db}: {error}") from None
-    target.check_target(db)
-    probe = db.parent / f".{db.name}.asyncmig-probe"
-    try:
-        probe.touch()
-        probe.unlink()
-    except OSError as error:
-        raise ConfigError(f"cannot write the database {db}: {error.strerror}") from None
 
 
 def _fold(report: Report, result: FileResult, verbose: bool) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Final
 
+from asyncmig.errors import ConfigError
 from asyncmig.layout import ENTITIES, Entity
 from asyncmig.schemas import TsError, normalise_ts
 
@@ -67,6 +68,16 @@ _REASONS: Final = (
     (lambda parts: parts[-1].endswith(".tmp"), "a temporary file of an interrupted write"),
     (lambda parts: "chat_attachments" in parts[:-1], "attachment files stay on disk"),
 )
+
+
+def plan_run(data_dir: Path, db: Path) -> Plan:
+    """The plan for migrating ``data_dir`` into ``db`` (the database's own files, should
+    they sit under the data root, are left out)."""
+    if not data_dir.is_dir():
+        raise ConfigError(f"data directory {data_dir} does not exist or is not a directory")
+    db = db.resolve()
+    side = (db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal")))
+    return plan(data_dir.resolve(), exclude=frozenset(side))
 
 
 def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:

@@ -63,6 +63,22 @@ LOAD_PRAGMAS: Final = (
 )
 
 
+def prepare(db: Path) -> None:
+    """Make sure a run can create ``db``: its folder exists and is writable, and it is not
+    a database that already holds data. ConfigError otherwise, before anything is written."""
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create the folder for the database {db}: {error}") from None
+    check_target(db)
+    probe = db.parent / f".{db.name}.asyncmig-probe"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"cannot write the database {db}: {error.strerror}") from None
+
+
 def check_target(db: Path) -> None:
     """Refuse a target that already holds data, or that is not a SQLite database."""
     if not db.exists():
