@@ -86,8 +86,12 @@ async def consume(
             if writes:
                 writer.end_file(source, status, message.found)
             return result
-        else:
-            return _unreadable(source, message)
+        else:  # Failed: an OS error part-way; what was written stays written and counted
+            unreadable = _unreadable(source, message)
+            unreadable.counts = tally.counts(tally.seen)
+            unreadable.rejections = result.rejections
+            unreadable.warnings = result.warnings
+            return unreadable
     raise ParserCrashed(f"the parser process stopped in the middle of {source.rel}")
 
 
@@ -170,6 +174,10 @@ class _Tally:
     def add_orphans(self, batch: Rows) -> None:
         self.orphaned += len(batch.rows)
         self.upgraded += batch.upgraded
+
+    @property
+    def seen(self) -> int:
+        return self.migrated + self.rejected + self.orphaned + self.duplicate
 
     def counts(self, found: int) -> Counts:
         return Counts(
