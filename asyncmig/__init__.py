@@ -6,13 +6,24 @@ from asyncmig.errors import Interrupted as Interrupted
 from asyncmig.errors import MigrationError as MigrationError
 from asyncmig.errors import ParserCrashed as ParserCrashed
 from asyncmig.options import Options as Options
-from asyncmig.pipeline import migrate as migrate
 from asyncmig.report import Counts as Counts
 from asyncmig.report import FileOutcome as FileOutcome
 from asyncmig.report import Rejection as Rejection
 from asyncmig.report import Report as Report
 
 __version__ = "0.1.0"
+
+
+async def migrate(options: Options) -> Report:
+    """Migrate ``options.data_dir`` into ``options.db``; the report the command prints.
+
+    Run it on asyncio (aiosqlite needs it). Raises ConfigError before writing anything
+    when the options cannot work, MigrationError when a started run cannot finish."""
+    # Imported here, not above: parser processes import this package too, and do not need
+    # aiosqlite and anyio (12 MB of resident memory each).
+    from asyncmig.pipeline import migrate as run  # noqa: PLC0415
+
+    return await run(options)
 
 __all__ = (
     "AsyncmigError",
