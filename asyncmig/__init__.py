@@ -25,6 +25,7 @@ async def migrate(options: Options) -> Report:
 
     return await run(options)
 
+
 __all__ = (
     "AsyncmigError",
     "ConfigError",

@@ -25,7 +25,7 @@ import anyio
 
 from asyncmig import decode, source, target
 from asyncmig.consume import FileResult, consume
-from asyncmig.errors import single_errors
+from asyncmig.errors import ConfigError, single_errors
 from asyncmig.parsers import Parser, start_parser
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
 from asyncmig.report import FileOutcome, Report
@@ -52,8 +52,15 @@ async def migrate(options: Options) -> Report:
     started = time.perf_counter()
     migrated_at = int(time.time() * 1000)
     plan = source.plan_run(options.data_dir, options.db)
+    refusal = None
     if not options.dry_run:
         target.prepare(options.db)
+    else:
+        try:
+            target.check_target(options.db)
+        except ConfigError as error:
+            refusal = f"a real run would stop here: {error}"
+            log.warning(refusal)
     if warning := decode.backend_warning():
         log.warning(warning)
     report = Report(
@@ -63,6 +70,8 @@ async def migrate(options: Options) -> Report:
         migrated_at=migrated_at,
     )
     report.bytes_read = plan.total_bytes
+    if refusal:
+        report.warnings.append(refusal)
     writer = make_writer(options.db, dry_run=options.dry_run)
     await writer.open()
     try:

@@ -244,3 +244,14 @@ async def test_odd_entries_are_listed_not_opened(tmp_path: Path) -> None:
     assert "No such file" in (reasons["dangling.json"] or "")
     (rejection,) = report.rejections
     assert "v0.5.1/v0.5.2 string id" in rejection.errors[0]
+
+
+async def test_dry_run_says_a_real_run_would_be_refused(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    db = tmp_path / "full.db"
+    await run(clean_root.root, db)
+    before = db.read_bytes()
+    report = await run(clean_root.root, db, dry_run=True)
+    assert any("a real run would stop here" in w for w in report.warnings)
+    assert db.read_bytes() == before
