@@ -92,7 +92,7 @@ async def consume(
             unreadable.rejections = result.rejections
             unreadable.warnings = result.warnings
             return unreadable
-    raise ParserCrashed(f"the parser process stopped in the middle of {source.rel}")
+    raise ParserCrashed(f"a parser process ended while reading {source.path}")
 
 
 async def _apply_rows(
@@ -149,7 +149,7 @@ async def _count_only(source: SourceFile, messages: AsyncIterator[Message]) -> F
             )
         if isinstance(message, Failed):
             return _unreadable(source, message)
-    raise ParserCrashed(f"the parser process stopped in the middle of {source.rel}")
+    raise ParserCrashed(f"a parser process ended while reading {source.path}")
 
 
 def _unreadable(source: SourceFile, message: Message) -> FileResult:

@@ -43,12 +43,14 @@ def single_errors() -> Iterator[None]:
     """Re-raise a task group's exception group as its one real error, when it has one.
 
     Task groups wrap whatever a task raised; callers of asyncmig want the ConfigError or
-    ParserCrashed itself, not a group holding it beside the cancellations it caused."""
+    ParserCrashed itself, not a group holding it."""
     try:
         yield
     except BaseExceptionGroup as group:
         leaves = list(_leaves(group))
-        if len(leaves) == 1:
+        # Several of ours (a dead parser is seen by its reader and by the writer alike)
+        # tell one story: raise the first. Anything else is a bug: show all of it.
+        if all(isinstance(leaf, AsyncmigError) for leaf in leaves):
             raise leaves[0] from None
         raise
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import msgspec
@@ -15,7 +15,6 @@ from asyncmig.schemas import TsError, normalise_ts
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from asyncmig.protocol import Job, Message
     from asyncmig.schemas import Record
@@ -155,25 +154,24 @@ def _raw_id(plain: object) -> str | None:
 
 
 def read_job(job: Job) -> Iterator[Message]:
-    """All messages for one job, in file order, batched by rows and bytes."""
-    from pathlib import Path  # noqa: PLC0415 - Path is only a type elsewhere here
-
-    path = Path(job.path)
+    """All messages for one job, in file order, batched by rows and bytes, then its end."""
     top: decode.TopLevel = "array" if job.top_level == "array" else "object"
-    if job.table is None:
-        yield from _count(path, top)
-        return
-    maker = RowMaker(
-        BY_TABLE[job.table],
-        strict=job.strict,
-        migrated_at=job.migrated_at,
-        parent_id=job.parent_id,
-    )
+    maker = None
+    if job.table is not None:  # else: a file that is not migrated, only counted
+        maker = RowMaker(
+            BY_TABLE[job.table],
+            strict=job.strict,
+            migrated_at=job.migrated_at,
+            parent_id=job.parent_id,
+        )
     batch = _Batch()
     found = 0
+    end: Message
     try:
-        for entry in decode.entries(path, top):
+        for entry in decode.entries(Path(job.path), top):
             found += 1
+            if maker is None:
+                continue
             try:
                 made = maker.make(entry)
             except Exception as error:  # a bug of ours must not lose the rest of the file
@@ -186,42 +184,26 @@ def read_job(job: Job) -> Iterator[Message]:
             batch.add(made.row, entry.index, made.upgraded)
             if len(batch.rows) >= job.batch_rows or batch.nbytes >= job.batch_bytes:
                 yield batch.flush(found)
+        end = Done(found)
     except decode.Damaged as damage:
-        if batch.rows:
-            yield batch.flush(found)
-        yield Done(found, damage.offset, damage.message)
-        return
+        end = Done(found, damage.offset, damage.message)
     except OSError as error:
-        yield Failed(f"{error.strerror or error}")
-        return
+        end = Failed(f"{error.strerror or error}")
     if batch.rows:
         yield batch.flush(found)
-    yield Done(found)
-
-
-def _count(path: Path, top: decode.TopLevel) -> Iterator[Message]:
-    found = 0
-    try:
-        for _ in decode.entries(path, top):
-            found += 1
-    except decode.Damaged as damage:
-        yield Done(found, damage.offset, damage.message)
-        return
-    except OSError as error:
-        yield Failed(f"{error.strerror or error}")
-        return
-    yield Done(found)
+    yield end
 
 
 class _Batch:
-    __slots__ = ("indexes", "nbytes", "rows", "started", "upgraded")
+    """Rows gathered for one message, with what the writer needs to know about them."""
+
+    __slots__ = ("indexes", "nbytes", "rows", "upgraded")
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
         self.indexes: list[int] = []
         self.upgraded = 0
         self.nbytes = 0
-        self.started = time.perf_counter()
 
     def add(self, row: Row, index: int, upgraded: bool) -> None:
         self.rows.append(row)
@@ -230,6 +212,7 @@ class _Batch:
         self.nbytes += len(row[1]) + len(row[0])
 
     def flush(self, consumed: int) -> Rows:
+        """The gathered rows as a message; the batch starts over empty."""
         rows = Rows(self.rows, self.indexes, self.upgraded, consumed, self.nbytes)
-        self.__init__()  # type: ignore[misc]
+        self.rows, self.indexes, self.upgraded, self.nbytes = [], [], 0, 0
         return rows
