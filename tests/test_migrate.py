@@ -255,3 +255,25 @@ async def test_dry_run_says_a_real_run_would_be_refused(
     report = await run(clean_root.root, db, dry_run=True)
     assert any("a real run would stop here" in w for w in report.warnings)
     assert db.read_bytes() == before
+
+
+async def test_result_does_not_depend_on_parser_count(
+    trap_root: GenerateResult, tmp_path: Path
+) -> None:
+    """First wins in plan order, however many parsers race."""
+    contents = []
+    for workers in (1, 3):
+        db = tmp_path / f"w{workers}.db"
+        await asyncmig.migrate(
+            asyncmig.Options(data_dir=trap_root.root, db=db, workers=workers, batch_size=3)
+        )
+        with sqlite3.connect(db) as conn:
+            contents.append(
+                {
+                    table: conn.execute(
+                        f"SELECT id, data FROM {table} ORDER BY rowid"  # noqa: S608
+                    ).fetchall()
+                    for table in TABLES
+                }
+            )
+    assert contents[0] == contents[1]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import msgspec
+import oracle
 import pytest
 
 from asyncmig import schemas
@@ -265,3 +267,42 @@ def test_check_builds_the_same_struct_as_the_fast_path() -> None:
     slow = check(value, schemas.Project, strict=False)
     assert slow.record == fast
     assert slow.errors == ()
+
+
+def test_timestamp_rule_agrees_with_the_oracle() -> None:
+    """20,000 seeded values of every kind through both readings of the rule."""
+    seed = 1125
+    rng = random.Random(seed)
+    print(f"seed {seed}")
+    dates = [
+        "2024-05-01",
+        "2024-05-01T12:00:00",
+        "2024-02-29T23:59:59.999Z",
+        "2024-02-30T00:00:00Z",
+        "1999-12-31 23:59:59+05:30",
+        "2049-12-31T23:59:59Z",
+    ]
+    for _ in range(20_000):
+        kind = rng.randrange(6)
+        value: object
+        if kind == 0:
+            value = rng.randrange(-(10**13), 10**13)
+        elif kind == 1:
+            value = rng.uniform(-1e13, 3e12)
+        elif kind == 2:
+            value = f"{rng.randrange(0, 10**13)}"
+        elif kind == 3:
+            value = f" {rng.uniform(0, 3e12):.{rng.randrange(0, 4)}e} "
+        elif kind == 4:
+            value = rng.choice(dates)
+        else:
+            value = rng.choice([None, True, "", "x", "0x1F", [], 1e400, "-0", "+5", ".5"])
+        try:
+            want: object = oracle.normalize_ts(value)
+        except oracle.Invalid:
+            want = "invalid"
+        try:
+            got: object = normalise_ts(value)
+        except TsError:
+            got = "invalid"
+        assert got == want, value
