@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Final
 import anyio
 
 from asyncmig.errors import ParserCrashed
-from asyncmig.protocol import LENGTH, decode_message, frame
+from asyncmig.protocol import frame, read_message
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -47,25 +47,20 @@ class Parser:
 
     async def receive(self, job: Job) -> Message:
         """The next message about ``job``; ParserCrashed if the process ended instead."""
-        payload = await anyio.to_thread.run_sync(self._read_message, abandon_on_cancel=True)
-        if payload is None:
+        message = await anyio.to_thread.run_sync(
+            read_message, self._read_exactly, abandon_on_cancel=True
+        )
+        if message is None:
             raise ParserCrashed(
                 f"a parser process ended while reading {job.path} (see its error above)"
             )
-        return decode_message(payload)
+        return message
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
         with contextlib.suppress(BrokenPipeError):  # it died: receive() says so
             while view:  # an unbuffered pipe write may be partial (a signal, say)
                 view = view[self._inbox.write(view) or 0 :]
-
-    def _read_message(self) -> bytearray | None:
-        header = self._read_exactly(LENGTH.size)
-        if header is None:
-            return None
-        (length,) = LENGTH.unpack(header)
-        return self._read_exactly(length)
 
     def _read_exactly(self, size: int) -> bytearray | None:
         buffer = bytearray(size)

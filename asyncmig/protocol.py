@@ -1,21 +1,29 @@
 """What the parser processes and the main process say to each other, and how it is framed.
 
 Every message is one msgpack-encoded tagged Struct behind a 4-byte big-endian length.
-Rows travel as ``(id, data, created_at, updated_at)`` with ``data`` as the compact JSON
-bytes msgspec produced: the writer binds them as they are (``CAST(? AS TEXT)``), so the
-text is never decoded into Python strings on either side.
+Rows are ``(id, data, created_at, updated_at)`` with ``data`` the compact JSON bytes
+msgspec produced. A batch of rows travels as a :class:`RowsHead` (ids, lengths, times)
+followed by the data of all its rows back to back: the parser hands the kernel each row's
+bytes as they are (``os.writev``), and the main process binds slices of the one buffer it
+read (``CAST(? AS TEXT)``), so the JSON text is neither copied into a message nor decoded
+into Python strings on either side.
 """
 
 from __future__ import annotations
 
+import os
 import struct
-from typing import Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import msgspec
 
-LENGTH: Final = struct.Struct(">I")
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-Row = tuple[str, bytes, int | float, int | float]
+LENGTH: Final = struct.Struct(">I")
+_IOV_MAX: Final = os.sysconf("SC_IOV_MAX")
+
+Row = tuple[str, "bytes | memoryview", int | float, int | float]
 
 
 class Job(msgspec.Struct, tag=True, frozen=True):
@@ -40,6 +48,17 @@ class Rows(msgspec.Struct, tag=True, frozen=True):
     indexes: list[int]
     upgraded: int
     #: Entries of the file consumed up to and including this batch (rows and rejects).
+    consumed: int
+    nbytes: int
+
+
+class RowsHead(msgspec.Struct, tag=True, frozen=True):
+    """How :class:`Rows` travel: each row without its data, and the data's length; the data
+    of all rows follows the head, in row order."""
+
+    heads: list[tuple[str, int, int | float, int | float]]
+    indexes: list[int]
+    upgraded: int
     consumed: int
     nbytes: int
 
@@ -75,9 +94,10 @@ class Failed(msgspec.Struct, tag=True, frozen=True):
 
 
 Message = Rows | Reject | Notice | Done | Failed
+Wire = RowsHead | Reject | Notice | Done | Failed
 
 _encoder: Final = msgspec.msgpack.Encoder()
-_decoder: Final = msgspec.msgpack.Decoder(Message)
+_decoder: Final = msgspec.msgpack.Decoder(Wire)
 _job_decoder: Final = msgspec.msgpack.Decoder(Job)
 
 
@@ -87,15 +107,63 @@ def frame(message: Any) -> bytes:
     return LENGTH.pack(len(payload)) + payload
 
 
-def frame_into(message: Any, buffer: bytearray) -> None:
-    """Encode ``message`` behind its length into ``buffer``, reused from call to call so a
-    batch is not copied once more to prepend four bytes."""
+def write_message(message: Message, out: IO[bytes], buffer: bytearray) -> None:
+    """Send ``message`` (rows as a head and their data); ``buffer`` is reused across calls."""
+    if not isinstance(message, Rows):
+        _frame_into(message, buffer)
+        out.write(buffer)
+        out.flush()
+        return
+    heads = [(row[0], len(row[1]), row[2], row[3]) for row in message.rows]
+    head = RowsHead(heads, message.indexes, message.upgraded, message.consumed, message.nbytes)
+    _frame_into(head, buffer)
+    out.write(buffer)
+    out.flush()
+    _write_all(out.fileno(), [row[1] for row in message.rows])
+
+
+def _frame_into(message: Any, buffer: bytearray) -> None:
     _encoder.encode_into(message, buffer, LENGTH.size)
     LENGTH.pack_into(buffer, 0, len(buffer) - LENGTH.size)
 
 
-def decode_message(payload: bytes | bytearray) -> Message:
-    return _decoder.decode(payload)  # type: ignore[no-any-return]
+def _write_all(fd: int, parts: list[Any]) -> None:
+    """``os.writev`` every part, in slices the system accepts, resuming partial writes."""
+    start = 0
+    while start < len(parts):
+        written = os.writev(fd, parts[start : start + _IOV_MAX])
+        while written:
+            size = len(parts[start])
+            if written < size:
+                parts[start] = memoryview(parts[start])[written:]
+                break
+            written -= size
+            start += 1
+
+
+def read_message(read_exactly: Callable[[int], bytearray | None]) -> Message | None:
+    """The next message, with ``read_exactly(n)`` giving the next n bytes (None at the end
+    of the stream). Rows arrive with their data as slices of one buffer."""
+    header = read_exactly(LENGTH.size)
+    if header is None:
+        return None
+    (length,) = LENGTH.unpack(header)
+    payload = read_exactly(length)
+    if payload is None:
+        return None
+    message = _decoder.decode(payload)
+    if not isinstance(message, RowsHead):
+        return message  # type: ignore[no-any-return]
+    data = read_exactly(sum(head[1] for head in message.heads))
+    if data is None:
+        return None
+    view = memoryview(data)
+    rows: list[Row] = []
+    offset = 0
+    for row_id, size, created, updated in message.heads:
+        rows.append((row_id, view[offset : offset + size], created, updated))
+        offset += size
+    return Rows(rows, message.indexes, message.upgraded, message.consumed, message.nbytes)
 
 
 def decode_job(payload: bytes) -> Job:

@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import BinaryIO, Final
 
-from asyncmig.protocol import LENGTH, decode_job, frame_into
+from asyncmig.protocol import LENGTH, decode_job, write_message
 from asyncmig.rows import read_job
 
 PIPE_BYTES: Final = 1024 * 1024
@@ -28,9 +28,7 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
         (length,) = LENGTH.unpack(header)
         job = decode_job(inbox.read(length))
         for message in read_job(job):
-            frame_into(message, buffer)
-            outbox.write(buffer)
-            outbox.flush()
+            write_message(message, outbox, buffer)
 
 
 def _widen_pipe(stream: BinaryIO) -> None:
