@@ -27,7 +27,7 @@ def test_messages_round_trip_through_a_pipe() -> None:
         consumed=301,
         nbytes=123,
     )
-    sent = [
+    sent: list[Message] = [
         Notice(4, "a warning"),
         rows,
         Reject(7, "7", ["$.a: bad", "$.b: worse"], 99),
@@ -57,8 +57,8 @@ def test_messages_round_trip_through_a_pipe() -> None:
     thread.start()
     with os.fdopen(write_end, "wb") as out:  # far more than a pipe holds: writes block
         buffer = bytearray(4)
-        for message in sent:
-            write_message(message, out, buffer)
+        for outgoing in sent:
+            write_message(outgoing, out, buffer)
     thread.join(timeout=30)
     assert len(received) == len(sent)
     got_rows = received[1]
