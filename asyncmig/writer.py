@@ -128,11 +128,11 @@ class Writer:
         duplicates: list[Duplicate] = []
         seen: set[str] = set()
         for row, index in zip(batch.rows, batch.indexes, strict=True):
-            if row[0] in seen:
-                duplicates.append(Duplicate(index, row[0], source.rel))
-            elif row[0] in existing:
+            if row[0] in existing:  # before `seen`: the first copy is the earlier file's
                 first = await self._source_of(table, existing[row[0]])
                 duplicates.append(Duplicate(index, row[0], first))
+            elif row[0] in seen:
+                duplicates.append(Duplicate(index, row[0], source.rel))
             else:
                 fresh.append(row)
             seen.add(row[0])
