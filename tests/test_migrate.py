@@ -277,3 +277,22 @@ async def test_result_does_not_depend_on_parser_count(
                 }
             )
     assert contents[0] == contents[1]
+
+
+async def test_duplicates_name_both_sources(trap_root: GenerateResult, tmp_path: Path) -> None:
+    report = await run(trap_root.root, tmp_path / "d.db")
+    duplicates = [r for r in report.rejections if r.outcome == "duplicate"]
+    for trap in (
+        "duplicate_file_id",
+        "duplicate_message_id",
+        "duplicate_link_files",
+        "duplicate_mcp_file",
+    ):
+        paths = set(trap_root.traps[trap])
+        named = [
+            d
+            for d in duplicates
+            if d.path in paths
+            and any(f"already migrated from {other}" in d.errors[0] for other in paths - {d.path})
+        ]
+        assert named, (trap, duplicates)
