@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -174,17 +175,23 @@ async def test_dry_run_writes_nothing(trap_root: GenerateResult, tmp_path: Path)
     ]
 
 
+def server_database(path: Path, table: str) -> sqlite3.Connection:
+    """A database as the v0.6.0 server starts one: ``table`` created, nothing in it."""
+    conn = sqlite3.connect(path)
+    conn.execute(
+        f"CREATE TABLE {table} (id TEXT PRIMARY KEY, data JSON NOT NULL, "
+        "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
+    )
+    return conn
+
+
 async def test_refuses_a_database_holding_data(clean_root: GenerateResult, tmp_path: Path) -> None:
     db = tmp_path / "twice.db"
     await run(clean_root.root, db)
     with pytest.raises(asyncmig.ConfigError, match="earlier asyncmig migration"):
         await run(clean_root.root, db)
     other = tmp_path / "server-made.db"
-    with sqlite3.connect(other) as conn:
-        conn.execute(
-            "CREATE TABLE projects (id TEXT PRIMARY KEY, data JSON NOT NULL, "
-            "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
-        )
+    with closing(server_database(other, "projects")) as conn, conn:
         conn.execute("INSERT INTO projects VALUES ('1', '{}', 1, 1)")
     with pytest.raises(asyncmig.ConfigError, match="already holds data"):
         await run(clean_root.root, other)
@@ -194,11 +201,7 @@ async def test_an_empty_server_database_is_filled(
     clean_root: GenerateResult, tmp_path: Path
 ) -> None:
     db = tmp_path / "empty-server.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "CREATE TABLE chats (id TEXT PRIMARY KEY, data JSON NOT NULL, "
-            "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
-        )
+    with closing(server_database(db, "chats")) as conn, conn:
         conn.execute("CREATE INDEX idx_chats_created_at ON chats(created_at)")
     report = await run(clean_root.root, db)
     assert report.exit_code == 0
