@@ -4,8 +4,8 @@ For files too big to read whole. msgspec finds where each entry ends (it parses 
 entry's text as ``msgspec.Raw`` and reports the first byte after it), so an entry is
 never built into Python objects here: a multi-megabyte ``content`` string stays bytes
 until the fast path writes it back out. Memory is the window, which holds one entry and
-one read. Anything unexpected (damage, odd layout) raises :class:`Anomaly`, and the caller
-hands the file to ijson, which yields the same entries and names the damage exactly.
+one read. The first fault (damage of any kind) raises :class:`Anomaly` after the last
+complete entry; the caller then asks yajl to name the damage.
 """
 
 from __future__ import annotations
@@ -27,15 +27,29 @@ READ_SIZE: Final = 1024 * 1024
 _UTF8_SLICE: Final = 16 * 1024
 _WHITESPACE: Final = frozenset(b" \t\r\n")
 _TRAILING: Final = re.compile(r"trailing characters \(byte (\d+)\)")
+_AT_BYTE: Final = re.compile(r"\(byte (\d+)\)")
+#: How near the window's end an error may sit and still be the window's cut, not damage.
+_CUT_SLACK: Final = 16
 _OPEN: Final = {"object": ord("{"), "array": ord("[")}
 _CLOSE: Final = {"object": ord("}"), "array": ord("]")}
 _COMMA: Final = ord(",")
+_NUMBER_START: Final = frozenset(b"-0123456789")
+#: A key as the server writes it: no escapes, no control characters.
+_PLAIN_KEY: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 _QUOTE: Final = ord('"')
 _COLON: Final = ord(":")
 
 
 class Anomaly(Exception):
-    """The text is not plain, complete JSON of the expected shape: let ijson decide."""
+    """The text stops being complete, valid JSON of the expected shape.
+
+    ``offset`` is the byte where msgspec or the scanner saw the fault, when it knows it
+    (it does not for a file that ends too early, or for invalid UTF-8)."""
+
+    def __init__(self, offset: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.offset = offset
+        self.reason = reason
 
 
 def valid_utf8(data: bytes) -> bool:
@@ -59,9 +73,7 @@ def valid_utf8(data: bytes) -> bool:
 def raw_entries(stream: IO[bytes], top_level: TopLevel) -> Iterator[RawEntry]:
     """Every top-level entry of ``stream`` as raw JSON text, with its byte offset."""
     window = _Window(stream)
-    if window.next_byte() != _OPEN[top_level]:
-        raise Anomaly
-    window.pos += 1
+    window.expect(_OPEN[top_level])
     close = _CLOSE[top_level]
     if window.next_byte() == close:
         window.pos += 1
@@ -71,12 +83,9 @@ def raw_entries(stream: IO[bytes], top_level: TopLevel) -> Iterator[RawEntry]:
     while True:
         key = window.key() if top_level == "object" else None
         offset, raw = window.value()
-        following = window.next_byte()
-        if following not in (_COMMA, close):
-            raise Anomaly
-        window.pos += 1
-        yield index, key, raw, offset
+        yield index, key, raw, offset  # complete, whatever follows it
         index += 1
+        following = window.expect(_COMMA, close)
         if following == close:
             window.expect_end()
             return
@@ -115,24 +124,38 @@ class _Window:
                 return None
             self.fill()
 
+    def expect(self, *wanted: int) -> int:
+        """Consume the next byte, which must be one of ``wanted``."""
+        found = self.next_byte()
+        if found not in wanted:
+            names = " or ".join(repr(chr(w)) for w in wanted)
+            seen = "the end of the file" if found is None else repr(chr(found))
+            offset = None if found is None else self.base + self.pos
+            raise Anomaly(offset, f"expected {names}, found {seen}")
+        self.pos += 1
+        return found
+
     def key(self) -> str:
         if self.next_byte() != _QUOTE:
-            raise Anomaly
-        while (end := self.buffer.find(b'"', self.pos + 1)) < 0 and not self.eof:
-            self.fill()
+            self.expect(_QUOTE)
+        end = self.buffer.find(b'"', self.pos + 1)
         text = bytes(self.buffer[self.pos + 1 : end])
-        if end < 0 or b"\\" in text or not valid_utf8(text):
-            raise Anomaly  # an escaped key is possible, but not from the server: let ijson
-        self.pos = end + 1
-        if self.next_byte() != _COLON:
-            raise Anomaly
-        self.pos += 1
-        return text.decode()
+        if end > 0 and _PLAIN_KEY.fullmatch(text) and text.isascii():
+            self.pos = end + 1  # the server's keys: digits; no escapes to undo
+            key = text.decode()
+        else:
+            offset, raw = self.value()
+            try:
+                key = msgspec.json.decode(raw, type=str)
+            except (msgspec.DecodeError, UnicodeDecodeError) as error:
+                raise Anomaly(offset, f"invalid member name: {error}") from None
+        self.expect(_COLON)
+        return key
 
     def value(self) -> tuple[int, msgspec.Raw]:
         """The next value's file offset and raw text (its UTF-8 checked)."""
         if self.next_byte() is None:
-            raise Anomaly
+            raise Anomaly(None, "the file ends where a value should start")
         while True:
             end = self._value_end()
             if end is not None:
@@ -140,7 +163,7 @@ class _Window:
             self.fill()
         text = bytes(self.buffer[self.pos : end]).rstrip()
         if not valid_utf8(text):
-            raise Anomaly
+            raise Anomaly(None, "invalid UTF-8")
         offset = self.base + self.pos
         self.pos = end
         return offset, msgspec.Raw(text)
@@ -152,18 +175,28 @@ class _Window:
             try:
                 msgspec.json.decode(view[self.pos :], type=msgspec.Raw)
             except msgspec.DecodeError as error:
-                found = _TRAILING.search(str(error))
+                message = str(error)
+                found = _TRAILING.search(message)
                 if found is not None:  # msgspec counts the byte after the offending one
                     return self.pos + int(found[1]) - 1
-                if self.eof or "truncated" not in str(error):
-                    raise Anomaly from None
+                at = _AT_BYTE.search(message)
+                if self.eof:
+                    offset = None if at is None else self.base + self.pos + int(at[1]) - 1
+                    raise Anomaly(offset, message) from None
+                # Cut by the window's end ("truncated", or a number like "1." reported as
+                # invalid at the last byte): read more. Malformed well inside: damage.
+                if at is not None and int(at[1]) < len(view) - self.pos - _CUT_SLACK:
+                    raise Anomaly(self.base + self.pos + int(at[1]) - 1, message) from None
                 return None
-        # The value runs to the end of the window: all of it only if the file ends there.
-        if self.eof:
-            raise Anomaly  # a complete value and nothing after it: the file is cut short
-        return None
+        # The value runs to the end of the window: all of it only if the file ends there,
+        # and then a number may still have been cut (it could have had more digits).
+        if not self.eof:
+            return None
+        if self.buffer[self.pos] in _NUMBER_START:
+            raise Anomaly(None, "the file ends inside a number")
+        return len(self.buffer)
 
     def expect_end(self) -> None:
         """Only blanks may follow the closing bracket."""
         if self.next_byte() is not None:
-            raise Anomaly
+            raise Anomaly(self.base + self.pos, "text after the end of the JSON document")
