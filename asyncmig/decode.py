@@ -144,6 +144,16 @@ def _yajl_damage(stream: IO[bytes], size: int) -> tuple[int, str] | None:
     return None
 
 
+def sniff_top_level(path: Path) -> TopLevel | None:
+    """Whether ``path`` holds an array or an object, by its first byte that is not blank."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(READ_SIZE).lstrip(_WHITESPACE)
+    except OSError:
+        return None
+    return "array" if head[:1] == b"[" else "object" if head[:1] == b"{" else None
+
+
 def _check_opening(head: bytes, top_level: TopLevel, size: int) -> None:
     stripped = head.lstrip(_WHITESPACE)
     if not stripped:

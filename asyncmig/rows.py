@@ -157,7 +157,9 @@ def read_job(job: Job) -> Iterator[Message]:
     """All messages for one job, in file order, batched by rows and bytes, then its end."""
     top: decode.TopLevel = "array" if job.top_level == "array" else "object"
     maker = None
-    if job.table is not None:  # else: a file that is not migrated, only counted
+    if job.table is None:  # a file that is not migrated, only counted: any container
+        top = decode.sniff_top_level(Path(job.path)) or top
+    else:
         maker = RowMaker(
             BY_TABLE[job.table],
             strict=job.strict,

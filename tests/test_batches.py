@@ -72,3 +72,14 @@ async def test_byte_budget_holds_back_files_after_the_head() -> None:
         await anyio.sleep(0.05)
         assert passed == ["file 2"]
     assert budget.used == 50
+
+
+def test_files_not_migrated_are_counted_whatever_their_container(tmp_path: Path) -> None:
+    for text, found in (('[1, 2, {"a": 3}]', 3), ('{"a": 1, "b": [2]}', 2), ("[]", 0)):
+        path = tmp_path / "kv-store.json"
+        path.write_text(text)
+        assert list(read_job(Job(0, str(path), None))) == [Done(found)]
+    path.write_text('"just a string"')
+    (done,) = read_job(Job(0, str(path), None))
+    assert isinstance(done, Done)
+    assert done.damage_message == "expected a JSON object, found a string"
