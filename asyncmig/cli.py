@@ -65,18 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--data-dir",
         type=Path,
+        metavar="PATH",
         default=opts.DEFAULT_DATA_DIR,
         help="the JSON data root to read (default: %(default)s)",
     )
     add(
         "--db",
         type=Path,
+        metavar="PATH",
         default=opts.DEFAULT_DB,
         help="the SQLite database to create (default: %(default)s)",
     )
     add(
         "--batch-size",
         type=_positive_int,
+        metavar="N",
         default=opts.DEFAULT_BATCH_SIZE,
         help="rows per transaction, at most (default: %(default)s; a batch also ends at "
         f"{opts.DEFAULT_BATCH_BYTES // 2**20} MiB of JSON)",
@@ -84,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--workers",
         type=_positive_int,
+        metavar="N",
         default=opts.default_workers(),
         help="parser processes reading files concurrently (default: %(default)s)",
     )
