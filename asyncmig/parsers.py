@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import subprocess
 import sys
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Final
 import anyio
 
 from asyncmig.errors import ParserCrashed
-from asyncmig.protocol import frame, read_message
+from asyncmig.protocol import Rows, frame, read_message
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 # The folder holding the asyncmig package, so parser processes import this very copy.
 _PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _STOP_SECONDS: Final = 2
+_MOST_MESSAGES: Final = 64
 
 
 class Parser:
@@ -45,16 +47,33 @@ class Parser:
         data = b"".join(frame(job) for job in jobs)
         await anyio.to_thread.run_sync(self._write, data, abandon_on_cancel=True)
 
-    async def receive(self, job: Job) -> Message:
-        """The next message about ``job``; ParserCrashed if the process ended instead."""
-        message = await anyio.to_thread.run_sync(
-            read_message, self._read_exactly, abandon_on_cancel=True
-        )
-        if message is None:
+    async def receive(self, job: Job) -> list[Message]:
+        """The next messages (``job``'s first); ParserCrashed if the process ended instead.
+
+        One thread hop brings every message already waiting in the pipe, up to and
+        including one batch of rows: small files end in a Done right after their rows, and
+        a hop per message was a third of the time on thousands of them."""
+        messages = await anyio.to_thread.run_sync(self._read_some, abandon_on_cancel=True)
+        if not messages:
             raise ParserCrashed(
                 f"a parser process ended while reading {job.path} (see its error above)"
             )
-        return message
+        return messages
+
+    def _read_some(self) -> list[Message]:
+        messages: list[Message] = []
+        while not messages or self._waiting():
+            message = read_message(self._read_exactly)
+            if message is None:
+                break
+            messages.append(message)
+            if isinstance(message, Rows) or len(messages) >= _MOST_MESSAGES:
+                break
+        return messages
+
+    def _waiting(self) -> bool:
+        readable, _, _ = select.select([self._outbox], [], [], 0)
+        return bool(readable)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)

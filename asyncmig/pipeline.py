@@ -72,7 +72,12 @@ async def migrate(options: Options) -> Report:
     report.bytes_read = plan.total_bytes
     if refusal:
         report.warnings.append(refusal)
-    writer = make_writer(options.db, dry_run=options.dry_run)
+    writer = make_writer(
+        options.db,
+        dry_run=options.dry_run,
+        batch_rows=options.batch_size,
+        batch_bytes=options.batch_bytes,
+    )
     await writer.open()
     try:
         await writer.set_run(
@@ -161,14 +166,16 @@ async def _pump(
 ) -> None:
     """Move one parser's messages, file after file, into its bounded stream."""
     async with out:
-        for job in jobs:
-            while True:
-                message = await parser.receive(job)
+        remaining = iter(jobs)
+        job = next(remaining, None)
+        while job is not None:
+            for message in await parser.receive(job):
+                assert job is not None, "a message after the last file's end"
                 if isinstance(message, Rows):
                     await budget.acquire(message.nbytes, job.file_no)
                 await out.send(message)
                 if isinstance(message, Done | Failed):
-                    break
+                    job = next(remaining, None)
 
 
 async def _one_file(stream: MemoryObjectReceiveStream[Message]) -> AsyncIterator[Message]:
