@@ -4,8 +4,8 @@ A batch is inserted with one ``executemany`` that never overwrites (``ON CONFLIC
 NOTHING``): the first copy of an id wins (spec section 5). When SQLite reports fewer new
 rows than the batch holds, the skipped rows are found by their ids (rare, so it may be
 slow). Each file's rows get consecutive rowids; their range, kept with the file's
-progress, names the file a duplicate's first copy came from. Per batch that is two calls
-into the database thread: the pending file records, and the rows.
+progress, names the file a duplicate's first copy came from. Per batch that is one call
+into the database thread; the file records join the transaction just before it commits.
 """
 
 from __future__ import annotations
@@ -163,15 +163,19 @@ class Writer:
             return
         async with self._guard():
             await self._begin()
+            await self._write_records()  # the progress of every batch in this transaction
             await self.conn.execute("COMMIT")
         self._open = False
         self._rows = self._bytes = 0
 
     async def _begin(self) -> None:
-        """Open a transaction if none is, and write the pending file records into it."""
+        """Open a transaction if none is."""
         if not self._open:
             await self.conn.execute("BEGIN")
             self._open = True
+
+    async def _write_records(self) -> None:
+        """Write the pending file records into the open transaction."""
         if self._pending:
             await self.conn.executemany(_FILE_RECORD, self._pending)
             self._pending.clear()
@@ -205,7 +209,7 @@ class Writer:
         """The rows of ``batch`` the insert skipped: their id was already there (from an
         earlier batch: rowid below ``first``) or came earlier in the batch."""
         table = _table(source)
-        await self._begin()  # earlier batches' rowid ranges, to name the first copies
+        await self._write_records()  # earlier batches' rowid ranges, to name first copies
         existing = await self._existing(table, [row[0] for row in batch.rows])
         duplicates: list[Duplicate] = []
         seen: set[str] = set()
