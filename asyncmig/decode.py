@@ -39,15 +39,15 @@ if TYPE_CHECKING:
 
 #: Files up to this size are read whole (ASYNCMIG_WHOLE_FILE_LIMIT overrides, for tests).
 WHOLE_FILE_LIMIT: Final = int(os.environ.get("ASYNCMIG_WHOLE_FILE_LIMIT", str(16 * 1024 * 1024)))
-READ_SIZE: Final = 1024 * 1024
+READ_SIZE: Final = scan.READ_SIZE
 C_BACKENDS: Final = frozenset({"yajl2_c"})
 
 _OPENERS: Final = {"object": ord("{"), "array": ord("[")}
 _WHITESPACE: Final = b" \t\r\n"
-# What may stand between two entries: the separator and, for objects, the member's key.
-_GAPS: Final = {
-    "object": re.compile(rb'[ \t\r\n]*[{,][ \t\r\n]*"((?:[^"\\]|\\.)*)"[ \t\r\n]*:[ \t\r\n]*'),
-}
+# What stands between two members of an object: the separator and the next key.
+_MEMBER_GAP: Final = re.compile(
+    rb'[ \t\r\n]*[{,][ \t\r\n]*"((?:[^"\\]|\\.)*)"[ \t\r\n]*:[ \t\r\n]*'
+)
 _MEMBER_LINE: Final = b'\n  "'
 _RAW_CONTAINERS: Final = {"object": dict[str, msgspec.Raw], "array": list[msgspec.Raw]}
 
@@ -211,11 +211,10 @@ def _placed(data: bytes, members: dict[str, msgspec.Raw]) -> list[Entry] | None:
     """The members with their offsets, or None when the text holds more members than the
     dict (a repeated key, which a dict swallows): each member must sit right after the
     previous one, under its own key."""
-    gap = _GAPS["object"]
     found: list[Entry] = []
     cursor = 0
     for index, (key, raw) in enumerate(members.items()):
-        match = gap.match(data, cursor)
+        match = _MEMBER_GAP.match(data, cursor)
         if match is None or (match[1] != key.encode() and _unescape(match[1]) != key):
             return None
         found.append(Entry(index, key, raw, match.end()))
