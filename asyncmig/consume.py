@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from asyncmig.errors import ParserCrashed
-from asyncmig.protocol import Done, Failed, Notice, Reject, Rows
+from asyncmig.errors import ParserCrashed, SourceChanged
+from asyncmig.protocol import Done, Failed, Notice, Opened, Reject, Rows
 from asyncmig.report import Counts, FileOutcome, FileStatus, Rejection
 
 if TYPE_CHECKING:
@@ -37,16 +37,16 @@ async def consume(
     *,
     include_orphans: bool,
     release: Callable[[int], None],
+    earlier: Counts | None = None,
 ) -> FileResult:
-    """Apply one file's messages in order; ``release`` returns a batch's bytes to the budget."""
+    """Apply one file's messages in order; ``release`` returns a batch's bytes to the budget.
+    ``earlier``: the counts of the part an interrupted run committed (``--resume``)."""
     if source.entity is None:
         return await _count_only(source, messages)
     table = source.entity.table
     orphan_reason = await _orphan_reason(source, writer)
     writes = orphan_reason is None or include_orphans
-    if writes:
-        writer.start_file(source)
-    tally = _Tally()
+    tally = _Tally.resumed(earlier) if earlier else _Tally()
     result = FileResult(FileOutcome(source.rel, "migrated", table))
     async for message in messages:
         if isinstance(message, Rows):
@@ -54,6 +54,10 @@ async def consume(
                 await _apply_rows(source, message, writer if writes else None, tally, result)
             finally:
                 release(message.nbytes)
+            writer.progress(source, message.consumed, tally.counts(message.consumed))
+        elif isinstance(message, Opened):
+            _check_unchanged(source, message.size, message.mtime_ns)
+            writer.start_file(source, message.digest)
         elif isinstance(message, Reject):
             tally.rejected += 1
             result.rejections.append(
@@ -70,6 +74,8 @@ async def consume(
         elif isinstance(message, Notice):
             result.warnings.append(f"{source.rel} #{message.index}: {message.message}")
         elif isinstance(message, Done):
+            if message.changed:
+                raise SourceChanged(_changed_message(source, "while it was read"))
             status: FileStatus = "migrated" if writes else "orphaned"
             if message.damage_message is not None:
                 status = "damaged"
@@ -83,8 +89,7 @@ async def consume(
                 damage_message=message.damage_message,
             )
             result.counts = tally.counts(message.found)
-            if writes:
-                writer.end_file(source, status, message.found)
+            writer.end_file(source, result.outcome, result.counts)
             return result
         else:  # Failed: an OS error part-way; what was written stays written and counted
             unreadable = _unreadable(source, message)
@@ -93,6 +98,19 @@ async def consume(
             unreadable.warnings = result.warnings
             return unreadable
     raise ParserCrashed(f"a parser process ended while reading {source.path}")
+
+
+def _check_unchanged(source: SourceFile, size: int, mtime_ns: int) -> None:
+    if (size, mtime_ns) != (source.size, source.mtime_ns):
+        raise SourceChanged(_changed_message(source, "since the run started"))
+
+
+def _changed_message(source: SourceFile, when: str) -> str:
+    return (
+        f"{source.path} changed {when}: is the OctoPrompt server still running? Stop it "
+        "(the migration guide asks for that) and run again with --resume; files migrated "
+        "so far are kept, and a changed file is migrated again from its start"
+    )
 
 
 async def _apply_rows(
@@ -165,6 +183,13 @@ class _Tally:
     rejected: int = 0
     orphaned: int = 0
     duplicate: int = 0
+
+    @classmethod
+    def resumed(cls, counts: Counts) -> _Tally:
+        """The tally of the part of the file an interrupted run committed."""
+        return cls(
+            counts.migrated, counts.upgraded, counts.rejected, counts.orphaned, counts.duplicate
+        )
 
     def add_rows(self, batch: Rows, duplicates: int) -> None:
         self.migrated += len(batch.rows) - duplicates

@@ -5,7 +5,9 @@
     AsyncmigError
     ├── ConfigError       bad usage or configuration, found before anything is written (exit 2)
     ├── MigrationError    the run could not finish (exit 1)
-    │   └── ParserCrashed a parser process ended without finishing its file
+    │   ├── ParserCrashed a parser process ended without finishing its file
+    │   ├── WriteFailed   SQLite could not write the target (disk full, I/O error)
+    │   └── SourceChanged a source file changed while it was read (is the server running?)
     └── Interrupted       SIGINT or SIGTERM stopped the command line's run (exit 130)
 """
 
@@ -32,6 +34,14 @@ class MigrationError(AsyncmigError):
 
 class ParserCrashed(MigrationError):
     """Raised when a parser process exits or breaks its protocol in the middle of a file."""
+
+
+class WriteFailed(MigrationError):
+    """Raised when SQLite cannot write the target (a full disk, an I/O error)."""
+
+
+class SourceChanged(MigrationError):
+    """Raised when a source file changes while the run reads it."""
 
 
 class Interrupted(AsyncmigError):

@@ -39,6 +39,17 @@ class Job(msgspec.Struct, tag=True, frozen=True):
     batch_bytes: int = 4 * 1024 * 1024
     #: For a container file, the parent id its folder names (to warn on records that differ).
     parent_id: int | None = None
+    #: Entries an earlier run already committed: counted, not sent again (``--resume``).
+    skip: int = 0
+
+
+class Opened(msgspec.Struct, tag=True, frozen=True):
+    """The first message of a migrated file: its fingerprint as the parser found it."""
+
+    size: int
+    mtime_ns: int
+    #: xxh3-128 of the whole file, read before parsing it.
+    digest: str
 
 
 class Rows(msgspec.Struct, tag=True, frozen=True):
@@ -85,6 +96,8 @@ class Done(msgspec.Struct, tag=True, frozen=True):
     found: int
     damage_offset: int | None = None
     damage_message: str | None = None
+    #: The file's size or mtime differed after reading it from what ``Opened`` said.
+    changed: bool = False
 
 
 class Failed(msgspec.Struct, tag=True, frozen=True):
@@ -93,8 +106,8 @@ class Failed(msgspec.Struct, tag=True, frozen=True):
     message: str
 
 
-Message = Rows | Reject | Notice | Done | Failed
-Wire = RowsHead | Reject | Notice | Done | Failed
+Message = Opened | Rows | Reject | Notice | Done | Failed
+Wire = Opened | RowsHead | Reject | Notice | Done | Failed
 
 _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder(Wire)

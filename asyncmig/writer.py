@@ -11,32 +11,41 @@ into the database thread; the file records join the transaction just before it c
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import aiosqlite
 import anyio
+import msgspec
 
-from asyncmig import target
+from asyncmig import faults, target
+from asyncmig.errors import WriteFailed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
 
     from asyncmig.protocol import Rows
+    from asyncmig.report import Counts, FileOutcome
     from asyncmig.source import SourceFile
 
 _LOOKUP_CHUNK: Final = 500
 #: A file's record: created when it starts, moved on by every batch, closed at its end.
 _FILE_RECORD: Final = (
-    "INSERT INTO asyncmig_files (file_no, path, tbl, size, mtime_ns, consumed, first_rowid, "
-    "last_rowid, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (file_no) DO UPDATE "
-    "SET consumed = excluded.consumed, "
+    "INSERT INTO asyncmig_files (file_no, path, tbl, size, mtime_ns, digest, consumed, "
+    "first_rowid, last_rowid, status, counts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?) ON CONFLICT (file_no) DO UPDATE SET "
+    "digest = coalesce(excluded.digest, asyncmig_files.digest), "
+    "consumed = max(excluded.consumed, asyncmig_files.consumed), "
     "first_rowid = coalesce(asyncmig_files.first_rowid, excluded.first_rowid), "
     "last_rowid = coalesce(excluded.last_rowid, asyncmig_files.last_rowid), "
-    "status = excluded.status"
+    "status = excluded.status, "
+    "counts = coalesce(excluded.counts, asyncmig_files.counts), "
+    "outcome = coalesce(excluded.outcome, asyncmig_files.outcome)"
 )
 _CLEANUP_SECONDS: Final = 10
+_outcome_encoder: Final = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,21 +104,34 @@ class Writer:
             list(values.items()),
         )
 
-    def start_file(self, source: SourceFile) -> None:
-        """Record the file; committed with its first batch, or with the next write."""
-        self._record(source, 0, None, None, "started")
+    def start_file(self, source: SourceFile, digest: str | None) -> None:
+        """Record the file's start and fingerprint; committed with the next write."""
+        self._record(source, 0, status="started", digest=digest)
 
-    def end_file(self, source: SourceFile, status: str, consumed: int) -> None:
-        """Record the file's end; committed with the next write."""
-        self._record(source, consumed, None, None, status)
+    def progress(self, source: SourceFile, consumed: int, counts: Counts) -> None:
+        """Record how far the file is, after a batch: committed with that batch."""
+        self._record(source, consumed, status="loading", counts=counts)
+
+    def end_file(self, source: SourceFile, result: FileOutcome, counts: Counts) -> None:
+        """Record the file's end and its outcome; committed with the next write."""
+        self._record(
+            source,
+            result.records,
+            status=result.status,
+            counts=counts,
+            outcome=_outcome_encoder.encode(result).decode(),
+        )
 
     def _record(
         self,
         source: SourceFile,
         consumed: int,
-        first_rowid: int | None,
-        last_rowid: int | None,
+        *,
         status: str,
+        rowids: tuple[int | None, int | None] = (None, None),
+        digest: str | None = None,
+        counts: Counts | None = None,
+        outcome: str | None = None,
     ) -> None:
         self._pending.append(
             (
@@ -118,12 +140,37 @@ class Writer:
                 _table(source),
                 source.size,
                 source.mtime_ns,
+                digest,
                 consumed,
-                first_rowid,
-                last_rowid,
+                *rowids,
                 status,
+                None if counts is None else _outcome_encoder.encode(counts).decode(),
+                outcome,
             )
         )
+
+    async def plan_files(self, sources: Sequence[SourceFile], *, drop_from: int = 0) -> None:
+        """Make the checkpoint's plan ``sources``: first drop every record from file number
+        ``drop_from`` on and every row those files loaded (see ``checkpoint``)."""
+        await self.commit()
+        async with self._guard():
+            await self._begin()
+            cursor = await self.conn.execute(
+                "SELECT tbl, min(first_rowid) FROM asyncmig_files WHERE file_no >= ? "
+                "AND first_rowid IS NOT NULL GROUP BY tbl",
+                (drop_from,),
+            )
+            for table, first_rowid in await cursor.fetchall():
+                await self.conn.execute(f"DELETE FROM {table} WHERE rowid >= ?", (first_rowid,))
+            await self.conn.execute("DELETE FROM asyncmig_files WHERE file_no >= ?", (drop_from,))
+            await self.conn.executemany(
+                "INSERT INTO asyncmig_files (file_no, path, tbl, size, mtime_ns, status) "
+                "VALUES (?, ?, ?, ?, ?, 'planned')",
+                [(f.file_no, f.rel, _table(f), f.size, f.mtime_ns) for f in sources],
+            )
+            await self.conn.execute("COMMIT")
+            self._open = False
+        self._next.clear()
 
     async def has_row(self, table: str, row_id: str) -> bool:
         cursor = await self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,))
@@ -146,13 +193,16 @@ class Writer:
                 batch.rows,
             )
             inserted = self.conn.total_changes - before
+            faults.reached("batch")
             duplicates = []
             if inserted != len(batch.rows):
                 duplicates = await self._duplicates(source, batch, first)
         # New rows take the next rowids, in order: the file's range, without a query.
         self._next[table] = first + inserted
         last = first + inserted - 1 if inserted else None
-        self._record(source, batch.consumed, first if inserted else None, last, "loading")
+        self._record(
+            source, batch.consumed, status="loading", rowids=(first if inserted else None, last)
+        )
         self._rows += len(batch.rows)
         self._bytes += batch.nbytes
         return duplicates
@@ -166,6 +216,7 @@ class Writer:
             await self._write_records()  # the progress of every batch in this transaction
             await self.conn.execute("COMMIT")
         self._open = False
+        faults.reached("commit")
         self._rows = self._bytes = 0
 
     async def _begin(self) -> None:
@@ -195,7 +246,7 @@ class Writer:
         is the one that propagates, because it is the one that explains the failure."""
         try:
             yield
-        except BaseException:
+        except BaseException as error:
             if self._open:
                 self._open = False
                 with (
@@ -203,6 +254,11 @@ class Writer:
                     contextlib.suppress(Exception),
                 ):
                     await self.conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise WriteFailed(
+                    f"could not write {self.path}: {error}. Every batch committed before this "
+                    "one is kept: free space (or fix the disk) and run again with --resume"
+                ) from error
             raise
 
     async def _duplicates(self, source: SourceFile, batch: Rows, first: int) -> list[Duplicate]:
@@ -245,7 +301,8 @@ class Writer:
     async def finish(self) -> None:
         """Indexes, ANALYZE, optimize, WAL checkpoint: the database the server opens."""
         await self.commit()
-        await target.finish(self.conn)
+        async with self._guard():
+            await target.finish(self.conn)
 
 
 class DryRunWriter(Writer):
