@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 import anyio
 
 from asyncmig import options as opts
+from asyncmig import rollback
 from asyncmig.errors import AsyncmigError, ConfigError, Interrupted, single_errors
 from asyncmig.pipeline import migrate
 from asyncmig.report import EXIT_FAILURE, EXIT_USAGE, Report
@@ -35,6 +36,11 @@ class Arguments(argparse.Namespace):
     verbose: bool
     strict: bool
     include_orphans: bool
+    resume: bool
+    force: bool
+    no_backup: bool
+    backup_dir: Path | None
+    state_file: Path | None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,11 +113,44 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="migrate files and messages whose project or chat is missing or rejected",
     )
+    add(
+        "--resume",
+        action="store_true",
+        help="finish the migration an earlier run left incomplete (or bring a finished one up "
+        "to date with changed files): what is committed is kept, the rest is migrated",
+    )
+    add(
+        "--force",
+        action="store_true",
+        help="start over although the database holds a migration or data: it is first moved "
+        "into the backup folder",
+    )
+    add(
+        "--no-backup",
+        action="store_true",
+        help="do not copy the data root (and an existing database) into a backup folder "
+        "first (not recommended)",
+    )
+    add(
+        "--backup-dir",
+        type=Path,
+        metavar="PATH",
+        help="where backup-<timestamp> folders are made (default: beside the database)",
+    )
+    add(
+        "--state-file",
+        type=Path,
+        metavar="PATH",
+        help=f"the progress mirror (default: {opts.STATE_NAME} beside the database)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per exit code
     """Run the command line; return the exit status. Exceptions become codes only here."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["rollback"]:
+        return _rollback_main(words[1:])
     try:
         options = parse_options(argv)
     except SystemExit as done:  # --help
@@ -127,21 +166,28 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
         return EXIT_USAGE
     except (KeyboardInterrupt, Interrupted) as stop:
         print(f"asyncmig: {stop or 'interrupted'}", file=sys.stderr)
-        if not options.dry_run and options.db.exists():
-            print(
-                f"asyncmig: {options.db} is incomplete: delete it (and its -wal and -shm "
-                "files) before migrating again",
-                file=sys.stderr,
-            )
+        _how_to_resume(options)
         return EXIT_INTERRUPTED
     except AsyncmigError as error:
         print(f"asyncmig: migration failed: {error}", file=sys.stderr)
+        _how_to_resume(options)
         return EXIT_FAILURE
     except Exception:
         log.exception("asyncmig: unexpected failure")
         return EXIT_FAILURE
     print(report.summary())
     return report.exit_code
+
+
+def _how_to_resume(options: opts.Options) -> None:
+    """After a stop: what is kept, and the one command that finishes the migration."""
+    if options.dry_run or not options.db.exists():
+        return
+    print(
+        f"asyncmig: everything committed to {options.db} is kept (progress: "
+        f"{options.state_path}); to finish the migration run: {options.resume_command}",
+        file=sys.stderr,
+    )
 
 
 def parse_options(argv: Sequence[str] | None) -> opts.Options:
@@ -156,6 +202,11 @@ def parse_options(argv: Sequence[str] | None) -> opts.Options:
         verbose=args.verbose,
         strict=args.strict,
         include_orphans=args.include_orphans,
+        resume=args.resume,
+        force=args.force,
+        backup=not args.no_backup,
+        backup_dir=args.backup_dir,
+        state_file=args.state_file,
     )
 
 
@@ -185,6 +236,55 @@ async def _migrate_watching(options: opts.Options, received: list[int]) -> Repor
         report = await migrate(options)
         tasks.cancel_scope.cancel()
     return report
+
+
+def _rollback_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m asyncmig rollback",
+        description="Undo a migration: delete the database, its -wal/-shm files and the state "
+        "file, and optionally restore a backup folder the migration made. Asks first.",
+        epilog="Exit status: 0 done; 1 declined or failed; 2 bad usage.",
+    )
+    add = parser.add_argument
+    add("--db", type=Path, metavar="PATH", default=opts.DEFAULT_DB, help="the migrated database")
+    add("--state-file", type=Path, metavar="PATH", help="the state file (default: beside --db)")
+    add("--restore", type=Path, metavar="BACKUP", help="a backup-<timestamp> folder to restore")
+    add("--data-dir", type=Path, metavar="PATH", help="where --restore copies the files back")
+    add("--yes", action="store_true", help="do not ask before deleting")
+    return parser
+
+
+def _rollback_main(argv: Sequence[str]) -> int:
+    try:
+        args = _rollback_parser().parse_args(argv)
+        state = args.state_file or args.db.parent / opts.STATE_NAME
+        done = rollback.run(
+            args.db,
+            state,
+            restore=args.restore,
+            data_dir=args.data_dir,
+            confirm=lambda steps: args.yes or _ask(steps),
+        )
+    except SystemExit as stop:  # --help
+        return stop.code if isinstance(stop.code, int) else 0
+    except ConfigError as error:
+        print(f"asyncmig rollback: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (AsyncmigError, OSError) as error:
+        print(f"asyncmig rollback: failed: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    if done is None:
+        print("asyncmig rollback: nothing done", file=sys.stderr)
+        return EXIT_FAILURE
+    print("\n".join(f"done: {step}" for step in done))
+    return 0
+
+
+def _ask(steps: list[str]) -> bool:
+    if not sys.stdin.isatty():
+        raise ConfigError("no terminal to ask on: pass --yes to confirm:\n  " + "\n  ".join(steps))
+    print("asyncmig rollback will:\n  " + "\n  ".join(steps), file=sys.stderr)
+    return input("Proceed? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -23,22 +23,23 @@ from typing import TYPE_CHECKING, Final
 
 import anyio
 
-from asyncmig import decode, source, target
+from asyncmig import decode, source, startup
 from asyncmig.consume import FileResult, consume
-from asyncmig.errors import ConfigError, single_errors
+from asyncmig.errors import single_errors
 from asyncmig.parsers import Parser, start_parser
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
 from asyncmig.report import FileOutcome, Report
-from asyncmig.writer import make_writer
+from asyncmig.statefile import NoStateFile, StateFile
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+    from asyncmig.checkpoint import FileRecord
     from asyncmig.options import Options
     from asyncmig.source import SourceFile
-    from asyncmig.writer import Writer
+    from asyncmig.startup import Start
 
 log = logging.getLogger("asyncmig")
 
@@ -50,47 +51,34 @@ _BUDGET_BATCHES: Final = 3
 async def migrate(options: Options) -> Report:
     """Migrate ``options.data_dir`` into ``options.db`` and return the run's report."""
     started = time.perf_counter()
-    migrated_at = int(time.time() * 1000)
     plan = source.plan_run(options.data_dir, options.db)
-    refusal = None
-    if not options.dry_run:
-        target.prepare(options.db)
-    else:
-        try:
-            target.check_target(options.db)
-        except ConfigError as error:
-            refusal = f"a real run would stop here: {error}"
-            log.warning(refusal)
     if warning := decode.backend_warning():
         log.warning(warning)
     report = Report(
-        data_dir=str(options.data_dir),
-        db=str(options.db),
-        dry_run=options.dry_run,
-        migrated_at=migrated_at,
+        data_dir=str(options.data_dir), db=str(options.db), dry_run=options.dry_run, migrated_at=0
     )
     report.bytes_read = plan.total_bytes
-    if refusal:
-        report.warnings.append(refusal)
-    writer = make_writer(
-        options.db,
-        dry_run=options.dry_run,
-        batch_rows=options.batch_size,
-        batch_bytes=options.batch_bytes,
-    )
-    await writer.open()
+    start = await startup.open_target(options, plan, report)
+    report.migrated_at = start.migrated_at
+    for warning in report.warnings:
+        log.warning(warning)
+    state = _state_file(options, plan, report)
+    writer = start.writer
     try:
-        await writer.set_run(
-            {
-                "data_dir": str(options.data_dir.resolve()),
-                "migrated_at": str(migrated_at),
-                "status": "loading",
-            }
-        )
         with single_errors():
-            await _run_files(plan, options, migrated_at, writer, report)
+            await _run_files(plan, options, start, report, state)
+        state.write("finishing")
+        await writer.set_run({"status": "finishing"})
         await writer.finish()
         await writer.set_run({"status": "complete"})
+        state.write("complete")
+    except BaseException as error:
+        # The state file says how the run ended; the checkpoint in the database is what a
+        # resume trusts, and it is already as far as the last commit.
+        state.write(
+            "interrupted" if isinstance(error, anyio.get_cancelled_exc_class()) else "failed"
+        )
+        raise
     finally:
         await writer.close()
     report.elapsed = time.perf_counter() - started
@@ -115,10 +103,16 @@ def _fold(report: Report, result: FileResult, verbose: bool) -> None:
 
 
 async def _run_files(
-    plan: source.Plan, options: Options, migrated_at: int, writer: Writer, report: Report
+    plan: source.Plan, options: Options, start: Start, report: Report, state: StateFile
 ) -> None:
     """Parse every file in parser processes and apply the results in plan order."""
-    parsed = [*plan.migrated, *(f for f in plan.not_migrated if f.is_json)]
+    for item, record in start.resume.kept:  # finished by an interrupted run: as it left them
+        outcome = record.outcome or FileOutcome(item.rel, "migrated", _table(item))
+        _fold(report, FileResult(outcome, record.counts), verbose=False)
+        state.file_done(_table(item))
+    kept = len(start.resume.kept)
+    parsed = [*plan.migrated[kept:], *(f for f in plan.not_migrated if f.is_json)]
+    partial = start.resume.skip
     budget = _ByteBudget(_BUDGET_BATCHES * options.batch_bytes)
     workers = max(1, min(options.workers, len(parsed)))
     async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
@@ -126,28 +120,39 @@ async def _run_files(
         for share in (parsed[k::workers] for k in range(workers if parsed else 0)):
             parser = await stack.enter_async_context(start_parser())
             send, receive = anyio.create_memory_object_stream[Message](_PREFETCH)
-            jobs = [_job(item, options, migrated_at) for item in share]
+            jobs = [_job(item, options, start.migrated_at, partial) for item in share]
             tasks.start_soon(parser.send_all, jobs)
             tasks.start_soon(_pump, parser, jobs, send, budget)
             streams.append(stack.enter_context(receive))
         for position, item in enumerate(parsed):
             budget.advance(item.file_no)
-            messages = _one_file(streams[position % workers])
+            earlier = partial.get(item.file_no)
             result = await consume(
                 item,
-                messages,
-                writer,
+                _one_file(streams[position % workers]),
+                start.writer,
                 include_orphans=options.include_orphans,
                 release=budget.release,
+                earlier=earlier.counts if earlier else None,
             )
             _fold(report, result, options.verbose)
+            if item.entity is not None:
+                state.file_done(item.entity.table)
     for item in plan.not_migrated:
         if not item.is_json:
             outcome = FileOutcome(item.rel, "not_migrated", reason=item.reason)
             _fold(report, FileResult(outcome), options.verbose)
 
 
-def _job(item: SourceFile, options: Options, migrated_at: int) -> Job:
+def _table(item: SourceFile) -> str:
+    assert item.entity is not None
+    return item.entity.table
+
+
+def _job(
+    item: SourceFile, options: Options, migrated_at: int, partial: dict[int, FileRecord]
+) -> Job:
+    record = partial.get(item.file_no)
     return Job(
         item.file_no,
         str(item.path),
@@ -158,6 +163,15 @@ def _job(item: SourceFile, options: Options, migrated_at: int) -> Job:
         options.batch_size,
         options.batch_bytes,
         item.parent_id,
+        skip=record.consumed if record else 0,
+    )
+
+
+def _state_file(options: Options, plan: source.Plan, report: Report) -> StateFile:
+    if options.dry_run:
+        return NoStateFile()
+    return StateFile(
+        options.state_path, report, total=len(plan.migrated), resume_command=options.resume_command
     )
 
 

@@ -73,6 +73,15 @@ class Report(msgspec.Struct, kw_only=True):
     warnings: list[str] = msgspec.field(default_factory=list)
     elapsed: float = 0.0
     bytes_read: int = 0
+    #: The backup folder this run made (or the resumed run made), if any.
+    backup: str | None = None
+    #: The one command that undoes the run and restores the backup.
+    restore_command: str | None = None
+    #: Files an interrupted run had finished, counted here from the checkpoint.
+    kept_files: int = 0
+    resumed: bool = False
+    #: Why files an interrupted run had loaded were loaded again.
+    redone: list[str] = msgspec.field(default_factory=list)
 
     @property
     def totals(self) -> Counts:
@@ -140,12 +149,29 @@ def _summary_lines(report: Report) -> list[str]:
         if len(report.rejections) > _LISTED:
             hidden = len(report.rejections) - _LISTED
             lines.append(f"  ... and {hidden:,} more (--verbose logs every one on stderr)")
+    lines.extend(_session_lines(report))
     lines.append("")
     lines.append(
         f"{verb} {report.totals.migrated:,} of {report.totals.found:,} records in "
         f"{report.elapsed:.2f} s ({report.records_per_second:,.0f} records/s, "
         f"{report.megabytes_per_second:,.1f} MB/s of JSON)"
     )
+    return lines
+
+
+def _session_lines(report: Report) -> list[str]:
+    """Resume and backup: what was kept from an earlier run, and how to undo this one."""
+    lines = []
+    if report.resumed:
+        lines.append(
+            f"resumed: {report.kept_files:,} file(s) were already migrated by the interrupted "
+            "run (counted above; their rejected records were listed by that run)"
+        )
+    lines.extend(f"  {why}" for why in report.redone)
+    if report.backup is not None:
+        lines.append(f"backup: {report.backup}")
+    if report.restore_command is not None:
+        lines.append(f"to undo the migration and restore the backup: {report.restore_command}")
     return lines
 
 

@@ -52,6 +52,15 @@ class Plan:
     not_migrated: tuple[SourceFile, ...]
 
     @property
+    def migrated_bytes(self) -> int:
+        return sum(f.size for f in self.migrated)
+
+    @property
+    def all_bytes(self) -> int:
+        """Every file under the root, what is not migrated included (what a backup copies)."""
+        return self.migrated_bytes + sum(f.size for f in self.not_migrated if f.regular)
+
+    @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.migrated) + sum(
             f.size for f in self.not_migrated if f.is_json

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from contextlib import closing
 from typing import TYPE_CHECKING, Final
 
+from asyncmig import faults
 from asyncmig.errors import ConfigError
 from asyncmig.layout import ALL_TABLES
 
@@ -46,8 +49,9 @@ TABLE_DDL: Final = (
 STATE_DDL: Final = (
     "CREATE TABLE IF NOT EXISTS asyncmig_run (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS asyncmig_files (file_no INTEGER PRIMARY KEY, path TEXT NOT NULL,"
-    " tbl TEXT, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, consumed INTEGER NOT NULL"
-    " DEFAULT 0, first_rowid INTEGER, last_rowid INTEGER, status TEXT NOT NULL)",
+    " tbl TEXT, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT, consumed INTEGER"
+    " NOT NULL DEFAULT 0, first_rowid INTEGER, last_rowid INTEGER, status TEXT NOT NULL,"
+    " counts TEXT, outcome TEXT)",
 )
 
 # Load settings, measured in benchmarks/ (see the README): 64 KiB pages cut B-tree work on
@@ -65,13 +69,12 @@ LOAD_PRAGMAS: Final = (
 
 
 def prepare(db: Path) -> None:
-    """Make sure a run can create ``db``: its folder exists and is writable, and it is not
-    a database that already holds data. ConfigError otherwise, before anything is written."""
+    """Make sure a run can create ``db``: its folder exists and is writable. ConfigError
+    otherwise, before anything is written."""
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"cannot create the folder for the database {db}: {error}") from None
-    check_target(db)
     probe = db.parent / f".{db.name}.asyncmig-probe"
     try:
         probe.touch()
@@ -80,26 +83,67 @@ def prepare(db: Path) -> None:
         raise ConfigError(f"cannot write the database {db}: {error.strerror}") from None
 
 
-def check_target(db: Path) -> None:
-    """Refuse a target that already holds data, or that is not a SQLite database."""
+def refuse_if_in_use(db: Path) -> None:
+    """ConfigError when another process has ``db`` open (the OctoPrompt server, say).
+
+    An exclusive lock in exclusive locking mode is refused while any other connection is
+    open on a WAL database, even an idle one, because each holds a lock on its shared
+    memory; nothing is changed by taking and releasing it."""
     if not db.exists():
         return
     try:
-        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
-            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            if "asyncmig_run" in names:
-                raise ConfigError(
-                    f"{db} holds an earlier asyncmig migration; move it aside or delete it "
-                    "to start over"
-                )
-            for table in ALL_TABLES:
-                if table in names and conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
-                    raise ConfigError(
-                        f"{db} already holds data (table {table} is not empty); asyncmig does "
-                        "not append to a database: move it aside or delete it"
-                    )
+        conn = sqlite3.connect(db, timeout=0)
+    except sqlite3.Error as error:
+        raise ConfigError(f"cannot open {db}: {error}") from None
+    try:
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        conn.execute("BEGIN EXCLUSIVE")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.rollback()
+    except sqlite3.OperationalError as error:
+        raise ConfigError(
+            f"{db} is in use by another process ({error}): stop the OctoPrompt server (the "
+            "migration guide asks for it to be stopped) and run again"
+        ) from None
     except sqlite3.DatabaseError as error:
         raise ConfigError(f"{db} exists but is not a usable SQLite database: {error}") from None
+    finally:
+        conn.close()
+
+
+def table_with_data(db: Path) -> str | None:
+    """The first of the server's tables in ``db`` that holds a row, if any."""
+    if not db.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            for table in ALL_TABLES:
+                if table in names and conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
+                    return table
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"{db} exists but is not a usable SQLite database: {error}") from None
+    return None
+
+
+def side_files(db: Path) -> tuple[Path, ...]:
+    """The database file and the files SQLite keeps beside it."""
+    return (db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal")))
+
+
+def remove(db: Path) -> None:
+    for path in side_files(db):
+        path.unlink(missing_ok=True)
+
+
+def create_private(db: Path) -> None:
+    """Create ``db`` readable by its owner only (it will hold API keys); SQLite gives its
+    -wal and -shm files the database file's mode."""
+    fd = os.open(db, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    for path in side_files(db):
+        if path.exists():
+            os.chmod(path, 0o600)
 
 
 async def create_schema(conn: aiosqlite.Connection) -> None:
@@ -118,7 +162,10 @@ async def finish(conn: aiosqlite.Connection) -> None:
     """Indexes, statistics, a truncated WAL, and the settings the server runs with."""
     for name, (table, expression) in INDEXES.items():
         await conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({expression})")
+        faults.reached("index")
     await conn.execute("ANALYZE")
+    faults.reached("analyze")
     await conn.execute("PRAGMA optimize")
+    faults.reached("optimize")
     await conn.execute("PRAGMA synchronous = NORMAL")
     await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

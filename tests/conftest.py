@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ def run_cli(
 
 def db_rows(db: Path, table: str) -> dict[str, tuple[str, Any, Any]]:
     """Every row of ``table``: id -> (data text, created_at, updated_at)."""
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return {
             row[0]: (row[1], row[2], row[3])
             for row in conn.execute(f"SELECT id, data, created_at, updated_at FROM {table}")  # noqa: S608

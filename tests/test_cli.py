@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,7 +97,8 @@ def test_second_run_is_refused(clean_root: GenerateResult, tmp_path: Path) -> No
     assert run_cli("--data-dir", clean_root.root, "--db", db).returncode == 0
     again = run_cli("--data-dir", clean_root.root, "--db", db)
     assert again.returncode == 2
-    assert "earlier asyncmig migration" in again.stderr
+    assert "already holds a completed migration" in again.stderr
+    assert "--force" in again.stderr
 
 
 def test_help_lists_every_option() -> None:
@@ -211,8 +214,17 @@ def test_a_signal_stops_the_run_with_130(signum: int, tmp_path: Path) -> None:
     assert time.monotonic() - stopped < 5
     assert process.returncode == 130, (stdout, stderr)
     assert f"interrupted by {signal.Signals(signum).name}" in stderr
-    assert "is incomplete: delete it" in stderr
+    assert f"--db {db} --resume" in stderr
     assert stdout == ""
+    state = json.loads((tmp_path / ".migration-state.json").read_text())
+    assert state["status"] == "interrupted"
+    assert state["resume_command"].endswith("--resume")
+    resumed = run_cli("--data-dir", big.root, "--db", db, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    with closing(sqlite3.connect(db)) as conn:
+        migrated = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in big.records}  # noqa: S608
+    assert migrated == dict(big.records)
+    assert json.loads((tmp_path / ".migration-state.json").read_text())["status"] == "complete"
     assert (
         not Path(f"/proc/{worker}").exists()
         or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2]

@@ -188,7 +188,7 @@ def server_database(path: Path, table: str) -> sqlite3.Connection:
 async def test_refuses_a_database_holding_data(clean_root: GenerateResult, tmp_path: Path) -> None:
     db = tmp_path / "twice.db"
     await run(clean_root.root, db)
-    with pytest.raises(asyncmig.ConfigError, match="earlier asyncmig migration"):
+    with pytest.raises(asyncmig.ConfigError, match="already holds a completed migration"):
         await run(clean_root.root, db)
     other = tmp_path / "server-made.db"
     with closing(server_database(other, "projects")) as conn, conn:

@@ -1,0 +1,203 @@
+"""The backup before a run: the data root copied and verified, an existing target database
+copied with SQLite's online backup API; and the restore that ``rollback`` runs.
+
+A backup folder holds the data root's files as they are (so the guide's
+``cp -r data/backup-<timestamp>/* packages/server/data/`` restores them) plus two hidden
+entries that command leaves alone: ``.asyncmig-manifest.json`` (every file's size, mode and
+xxh3-128 hash) and ``.asyncmig-db/`` (the target database as it was, when there was one).
+Folders are created 0700: the data holds API keys in plain text.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import msgspec
+import xxhash
+
+from asyncmig import faults
+from asyncmig.errors import ConfigError, MigrationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+MANIFEST: Final = ".asyncmig-manifest.json"
+DB_FOLDER: Final = ".asyncmig-db"
+_READ: Final = 1 << 20
+
+
+class Entry(msgspec.Struct, frozen=True):
+    """One file of the backup."""
+
+    path: str
+    size: int
+    mode: int
+    digest: str
+
+
+class Manifest(msgspec.Struct, frozen=True, kw_only=True):
+    """What a backup holds, to verify it and to restore it."""
+
+    version: int = 1
+    data_dir: str
+    db: str
+    created: str
+    files: list[Entry]
+    #: The target database's name in ``.asyncmig-db/``, when there was one to keep.
+    old_db: str | None = None
+
+
+def folder_for(parent: Path) -> Path:
+    """A new ``backup-<timestamp>`` folder under ``parent`` (0700)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(100):
+        folder = parent / (f"backup-{stamp}" if not attempt else f"backup-{stamp}-{attempt}")
+        try:
+            folder.mkdir(mode=0o700, parents=False)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise ConfigError(f"cannot create the backup folder {folder}: {error}") from None
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+        return folder
+    raise ConfigError(f"cannot find a free backup folder name under {parent}")
+
+
+def check_space(folder: Path, needed: int, what: str) -> None:
+    """Stop before anything is written when ``folder``'s file system lacks ``needed`` bytes.
+
+    ``ASYNCMIG_FREE_BYTES`` replaces the measured free space (tests simulate a small disk
+    with it; nothing else does)."""
+    free = shutil.disk_usage(folder).free
+    if "ASYNCMIG_FREE_BYTES" in os.environ:
+        free = int(os.environ["ASYNCMIG_FREE_BYTES"])
+    if free < needed:
+        raise ConfigError(
+            f"not enough free space on the file system of {folder}: {what} need about "
+            f"{_size(needed)}, {_size(free)} is free. Free some space, put the backup "
+            "elsewhere with --backup-dir, or skip it with --no-backup"
+        )
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**8 else f"{nbytes / 1e6:.1f} MB"
+
+
+def copy_db(db: Path, folder: Path) -> str:
+    """Copy the database ``db`` into the backup with SQLite's online backup API."""
+    (folder / DB_FOLDER).mkdir(mode=0o700, exist_ok=True)
+    copy = folder / DB_FOLDER / db.name
+    os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    source = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    dest = sqlite3.connect(copy)
+    try:
+        source.backup(dest)
+    except sqlite3.Error as error:
+        raise MigrationError(f"could not back up the database {db}: {error}") from error
+    finally:
+        dest.close()
+        source.close()
+    return db.name
+
+
+def copy_data(
+    root: Path, folder: Path, *, db: Path, skip: frozenset[Path], old_db: str | None
+) -> Manifest:
+    """Copy every file under ``root`` (but ``skip``) into ``folder``, modes and times kept,
+    and check each copy's size and hash against its source."""
+    _clear(folder)
+    entries = []
+    for path in _files(root, skip | {folder}):
+        rel = path.relative_to(root)
+        dest = folder / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest, follow_symlinks=True)
+        entries.append(_verified(path, dest, rel.as_posix()))
+        faults.reached("backup-file")
+    manifest = Manifest(
+        data_dir=str(root),
+        db=str(db),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        files=entries,
+        old_db=old_db,
+    )
+    temp = folder / (MANIFEST + ".tmp")
+    temp.write_bytes(msgspec.json.format(msgspec.json.encode(manifest)))
+    os.replace(temp, folder / MANIFEST)
+    return manifest
+
+
+def _verified(source: Path, copy: Path, rel: str) -> Entry:
+    mode = stat.S_IMODE(source.stat().st_mode)
+    size, digest = _hash(source)
+    if (size, digest) != _hash(copy):
+        raise MigrationError(f"the backup copy of {source} differs from it: {copy}")
+    return Entry(rel, size, mode, digest)
+
+
+def _hash(path: Path) -> tuple[int, str]:
+    digest = xxhash.xxh3_128()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(_READ):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _files(root: Path, skip: frozenset[Path]) -> Iterator[Path]:
+    """Regular files under ``root`` (links followed), our own backups and ``skip`` left out."""
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        dirs[:] = sorted(
+            d for d in dirs if here / d not in skip and not (here / d / MANIFEST).exists()
+        )
+        for name in sorted(names):
+            path = here / name
+            if path not in skip and path.is_file():
+                yield path
+
+
+def _clear(folder: Path) -> None:
+    """Empty a backup folder an interrupted run left half written (its database copy stays)."""
+    for child in folder.iterdir():
+        if child.name == DB_FOLDER:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def read_manifest(folder: Path) -> Manifest:
+    try:
+        return msgspec.json.decode((folder / MANIFEST).read_bytes(), type=Manifest)
+    except (OSError, msgspec.DecodeError) as error:
+        raise ConfigError(f"{folder} is not a complete asyncmig backup: {error}") from None
+
+
+def restore(folder: Path, data_dir: Path, db: Path | None) -> list[str]:
+    """Copy the backup's files back into ``data_dir`` (and its database copy to ``db``),
+    each one checked against the manifest first. Returns what was restored."""
+    manifest = read_manifest(folder)
+    for entry in manifest.files:
+        if _hash(folder / entry.path) != (entry.size, entry.digest):
+            raise MigrationError(f"the backup copy {folder / entry.path} is damaged; not restored")
+    done = []
+    for entry in manifest.files:
+        dest = data_dir / entry.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(folder / entry.path, dest)
+        os.chmod(dest, entry.mode)
+        done.append(entry.path)
+    if db is not None and manifest.old_db is not None:
+        shutil.copy2(folder / DB_FOLDER / manifest.old_db, db)
+        os.chmod(db, 0o600)
+        done.append(str(db))
+    return done
