@@ -84,6 +84,8 @@ async def migrate(options: Options) -> Report:
             {
                 "data_dir": str(options.data_dir.resolve()),
                 "migrated_at": str(migrated_at),
+                "strict": str(options.strict).lower(),
+                "include_orphans": str(options.include_orphans).lower(),
                 "status": "loading",
             }
         )
