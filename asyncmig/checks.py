@@ -157,7 +157,7 @@ def schema_problems(conn: sqlite3.Connection) -> list[str]:
         if not got:
             problems.append(f"table {name} is missing")
         elif got != columns:
-            problems.append(f"table {name} has columns {got}, expected {columns}")
+            problems.append(f"table {name} is ({_columns(got)}), expected ({_columns(columns)})")
     stored = dict(
         conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index'").fetchall()
     )
@@ -170,6 +170,15 @@ def schema_problems(conn: sqlite3.Connection) -> list[str]:
     if mode.lower() != "wal":
         problems.append(f"journal mode is {mode}, not wal")
     return problems
+
+
+def _columns(columns: object) -> str:
+    """``PRAGMA table_info`` rows (name, type, notnull, default, pk) as DDL-like text."""
+    assert isinstance(columns, list)
+    return ", ".join(
+        " ".join(filter(None, (n, t, "NOT NULL" if notnull else "", "PRIMARY KEY" if pk else "")))
+        for n, t, notnull, _, pk in columns
+    )
 
 
 def _expected(kind: str) -> dict[str, object]:

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         "that the OctoPrompt v0.6.0 server opens. The JSON files are only read.",
         epilog="Exit status: 0 everything migrated; 3 finished, but records were rejected, "
         "orphaned or duplicated, or files were damaged (see the summary); 2 bad usage or "
-        "configuration; 1 any other failure; 130 interrupted.",
+        "configuration; 1 any other failure; 130 interrupted. "
+        "To check a finished migration against its source: python -m asyncmig verify --help",
     )
     add = parser.add_argument
     add(

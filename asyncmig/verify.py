@@ -20,6 +20,7 @@ from asyncmig import source
 from asyncmig.checks import Database, schema_problems
 from asyncmig.errors import ConfigError, single_errors
 from asyncmig.layout import ALL_TABLES
+from asyncmig.options import default_workers
 from asyncmig.parsers import start_parser
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
 from asyncmig.verification import LISTED, RunSettings, TableCheck, Verification
@@ -39,9 +40,10 @@ _BATCH_BYTES: Final = 2 * 1024 * 1024
 _PREFETCH: Final = 2
 
 
-async def verify(data_dir: Path, db: Path, *, workers: int = 2) -> Verification:
-    """Check ``db`` against what migrating ``data_dir`` writes. ConfigError when ``db`` is
-    missing, is not a finished asyncmig migration, or ``data_dir`` is not a directory."""
+async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Verification:
+    """Check ``db`` against what migrating ``data_dir`` writes, with ``workers`` parser
+    processes (default: as many as a migration uses). ConfigError when ``db`` is missing,
+    is not a finished asyncmig migration, or ``data_dir`` is not a directory."""
     plan, database = await anyio.to_thread.run_sync(_open, data_dir, db)
     try:
         settings, notes = _settings(database.run_values(), db, data_dir)
@@ -51,7 +53,7 @@ async def verify(data_dir: Path, db: Path, *, workers: int = 2) -> Verification:
         result.schema = await anyio.to_thread.run_sync(schema_problems, database.conn)
         database.present = await anyio.to_thread.run_sync(database.tables)
         with single_errors():
-            await _check_rows(plan.migrated, database, result, workers)
+            await _check_rows(plan.migrated, database, result, workers or default_workers())
         for check in result.tables.values():
             await anyio.to_thread.run_sync(database.finish_table, check)
         result.integrity = await anyio.to_thread.run_sync(database.integrity, LISTED)

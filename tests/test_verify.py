@@ -193,6 +193,19 @@ def test_a_missing_data_dir_is_refused(traps: Migrated, tmp_path: Path) -> None:
     assert main(["verify", "--data-dir", str(tmp_path / "nope"), "--db", str(traps[1])]) == 2
 
 
+def test_a_dropped_table_is_named_and_its_rows_missing(traps: Migrated, tmp_path: Path) -> None:
+    db = _copy(traps, tmp_path)
+    _sql(db, "DROP TABLE prompts")
+    result = _verify(traps[0], db)
+    assert result.schema == [
+        "table prompts is missing",
+        "index idx_prompts_created_at is missing",
+        "index idx_prompts_updated_at is missing",
+    ]
+    check = result.tables["prompts"]
+    assert (check.missing, check.stored) == (traps[2].tables["prompts"].migrated, 0)
+
+
 @pytest.mark.parametrize(
     ("statement", "message"),
     [
