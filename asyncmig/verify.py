@@ -18,7 +18,7 @@ import anyio
 
 from asyncmig import source
 from asyncmig.checks import Database, schema_problems
-from asyncmig.errors import ConfigError, single_errors
+from asyncmig.errors import ConfigError, ParserCrashed, single_errors
 from asyncmig.layout import ALL_TABLES
 from asyncmig.options import default_workers
 from asyncmig.parsers import start_parser
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from asyncmig.parsers import Parser
-    from asyncmig.protocol import Row
     from asyncmig.source import SourceFile
 
 _BATCH_ROWS: Final = 2_000
@@ -139,12 +138,12 @@ async def _check_file(
         )
     async for message in stream:
         if isinstance(message, Rows) and expected:
-            rows: list[Row] = message.rows
-            await anyio.to_thread.run_sync(database.check_rows, check, rows)
+            await anyio.to_thread.run_sync(database.check_rows, check, message.rows)
         elif isinstance(message, Failed):
             result.unreadable.append(f"{item.rel}: {message.message}")
         if isinstance(message, Done | Failed):
             return
+    raise ParserCrashed(f"a parser process ended while reading {item.path}")
 
 
 def _job(item: SourceFile, settings: RunSettings) -> Job:
