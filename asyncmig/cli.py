@@ -15,10 +15,13 @@ from asyncmig import options as opts
 from asyncmig import rollback
 from asyncmig.errors import AsyncmigError, ConfigError, Interrupted, single_errors
 from asyncmig.pipeline import migrate
-from asyncmig.report import EXIT_FAILURE, EXIT_USAGE, Report
+from asyncmig.report import EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, Report
+from asyncmig.verify import verify
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from asyncmig.verification import Verification
 
 EXIT_INTERRUPTED = 130
 
@@ -65,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         "that the OctoPrompt v0.6.0 server opens. The JSON files are only read.",
         epilog="Exit status: 0 everything migrated; 3 finished, but records were rejected, "
         "orphaned or duplicated, or files were damaged (see the summary); 2 bad usage or "
-        "configuration; 1 any other failure; 130 interrupted.",
+        "configuration; 1 any other failure; 130 interrupted. "
+        "To check a finished migration against its source: python -m asyncmig verify --help",
     )
     add = parser.add_argument
     add(
@@ -151,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["rollback"]:
         return _rollback_main(words[1:])
+    if words[:1] == ["verify"]:
+        return _verify_main(words[1:])
     try:
         options = parse_options(argv)
     except SystemExit as done:  # --help
@@ -293,6 +299,73 @@ def _configure_logging(verbose: bool) -> None:
     log.handlers[:] = [handler]
     log.setLevel(logging.INFO if verbose else logging.WARNING)
     log.propagate = False
+
+
+class VerifyArguments(argparse.Namespace):
+    """The parsed ``verify`` command line."""
+
+    data_dir: Path
+    db: Path
+    workers: int
+
+
+def build_verify_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m asyncmig verify",
+        description="Re-read the JSON data directory and check a migrated database against "
+        "it: every table's rows (id, data, created_at, updated_at), the tables and indexes, "
+        "PRAGMA integrity_check and WAL mode. Both are only read.",
+        epilog="Exit status: 0 everything matches; 3 differences found (listed); 2 bad usage, "
+        "a missing database or data directory, or a database that is not a finished asyncmig "
+        "migration; 1 any other failure; 130 interrupted.",
+    )
+    add = parser.add_argument
+    add(
+        "--data-dir",
+        type=Path,
+        metavar="PATH",
+        default=opts.DEFAULT_DATA_DIR,
+        help="the JSON data root the database was migrated from (default: %(default)s)",
+    )
+    add(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        default=opts.DEFAULT_DB,
+        help="the migrated SQLite database (default: %(default)s)",
+    )
+    add(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        default=opts.default_workers(),
+        help="parser processes reading files concurrently (default: %(default)s)",
+    )
+    return parser
+
+
+def _verify_main(argv: Sequence[str]) -> int:
+    """``python -m asyncmig verify``: 0 all matches, 3 differences, 2 usage, 1 failure."""
+    try:
+        args = build_verify_parser().parse_args(argv, namespace=VerifyArguments())
+        result = anyio.run(_verify, args, backend="asyncio")
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
+    except ConfigError as error:
+        print(f"asyncmig verify: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("asyncmig verify: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        print(f"asyncmig verify: failed: {error!r}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(result.summary())
+    return EXIT_OK if result.ok else EXIT_INCOMPLETE
+
+
+async def _verify(args: VerifyArguments) -> Verification:
+    return await verify(args.data_dir, args.db, workers=args.workers)
 
 
 def main_entry() -> None:

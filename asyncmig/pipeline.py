@@ -75,9 +75,8 @@ async def migrate(options: Options) -> Report:
     except BaseException as error:
         # The state file says how the run ended; the checkpoint in the database is what a
         # resume trusts, and it is already as far as the last commit.
-        state.write(
-            "interrupted" if isinstance(error, anyio.get_cancelled_exc_class()) else "failed"
-        )
+        stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
+        state.write("interrupted" if stopped else "failed")
         raise
     finally:
         await writer.close()

@@ -59,9 +59,9 @@ def _resumable(options: Options, found: Checkpoint | None) -> Checkpoint:
             f"resume it with --data-dir {recorded}, or start over with --force"
         )
     for name in ("strict", "include_orphans"):
-        if found.run.get(name, "0") != str(int(getattr(options, name))):
+        if found.run.get(name, "false") != str(getattr(options, name)).lower():
             flag = "--" + name.replace("_", "-")
-            was = "with" if found.run.get(name) == "1" else "without"
+            was = "with" if found.run.get(name) == "true" else "without"
             raise ConfigError(f"the interrupted migration ran {was} {flag}: resume it the same way")
     return found
 
@@ -109,8 +109,8 @@ async def _fresh(options: Options, plan: Plan, report: Report) -> Start:
             "data_dir": str(options.data_dir.resolve()),
             "migrated_at": str(migrated_at),
             "status": "backup" if options.backup else "loading",
-            "strict": str(int(options.strict)),
-            "include_orphans": str(int(options.include_orphans)),
+            "strict": str(options.strict).lower(),
+            "include_orphans": str(options.include_orphans).lower(),
             "backup": str(folder or ""),
             "old_db": old_db or "",
         }

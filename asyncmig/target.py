@@ -44,6 +44,7 @@ TABLE_DDL: Final = (
     "CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, data JSON NOT NULL, "
     "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
 )
+INDEX_DDL: Final = "CREATE INDEX IF NOT EXISTS {name} ON {table}({expression})"
 
 #: asyncmig's own bookkeeping, kept in the target so data and progress commit together.
 STATE_DDL: Final = (
@@ -161,7 +162,7 @@ async def create_schema(conn: aiosqlite.Connection) -> None:
 async def finish(conn: aiosqlite.Connection) -> None:
     """Indexes, statistics, a truncated WAL, and the settings the server runs with."""
     for name, (table, expression) in INDEXES.items():
-        await conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table}({expression})")
+        await conn.execute(INDEX_DDL.format(name=name, table=table, expression=expression))
         faults.reached("index")
     await conn.execute("ANALYZE")
     faults.reached("analyze")

@@ -1,0 +1,198 @@
+"""The database side of verify: expected ids, row comparison, schema, integrity (blocking).
+
+Every method runs in a worker thread, one call at a time (``check_same_thread`` is off
+for that reason only). A batch of rows costs one call, not one per query.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from typing import TYPE_CHECKING, Final
+
+from asyncmig.errors import ConfigError
+from asyncmig.layout import ALL_TABLES
+from asyncmig.target import INDEX_DDL, INDEXES, TABLE_DDL
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
+
+    from asyncmig.protocol import Row
+    from asyncmig.verification import TableCheck
+
+#: Ids per ``IN (...)`` list, well under SQLite's limit on parameters.
+_CHUNK: Final = 500
+
+# The ids expected so far, per table: on disk in the connection's own temporary database,
+# so "first copy wins" and the anti-join for extra rows need no ids held in Python.
+_EXPECTED_DDL: Final = (
+    "PRAGMA temp_store = FILE",
+    "PRAGMA temp.cache_size = -8192",
+    "CREATE TEMP TABLE expected (tbl TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tbl, id))"
+    " WITHOUT ROWID",
+)
+
+
+class Database:
+    """A read-only connection to the migrated database, plus the ids expected so far."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        #: The expected tables the database has (a missing one is a schema problem).
+        self.present: frozenset[str] = frozenset()
+
+    @classmethod
+    def open(cls, db: Path) -> Database:
+        """Open ``db`` read-only; ConfigError when it is not a SQLite database."""
+        try:
+            conn = sqlite3.connect(
+                f"{db.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+            )
+            for statement in _EXPECTED_DDL:
+                conn.execute(statement)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise ConfigError(f"{db} is not a usable SQLite database: {error}") from None
+        return cls(conn)
+
+    def run_values(self) -> dict[str, str] | None:
+        """``asyncmig_run`` as a dict; None when the database has no such table."""
+        if not self._has_table("asyncmig_run"):
+            return None
+        return dict(self.conn.execute("SELECT key, value FROM asyncmig_run").fetchall())
+
+    def tables(self) -> frozenset[str]:
+        return frozenset(t for t in ALL_TABLES if self._has_table(t))
+
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?"
+        return self.conn.execute(query, (name,)).fetchone() is not None
+
+    def expects(self, table: str, row_id: str) -> bool:
+        """Whether a row of ``table`` with ``row_id`` is expected (seen in the source)."""
+        query = "SELECT 1 FROM temp.expected WHERE tbl = ? AND id = ?"
+        return self.conn.execute(query, (table, row_id)).fetchone() is not None
+
+    def check_rows(self, check: TableCheck, rows: Sequence[Row]) -> None:
+        """Expect the rows whose id is new (the first copy wins) and compare each with the
+        row the database holds under that id."""
+        table = check.table
+        fresh = self._first_copies(table, rows)
+        self.conn.executemany(
+            "INSERT INTO temp.expected (tbl, id) VALUES (?, ?)", [(table, r[0]) for r in fresh]
+        )
+        check.expected += len(fresh)
+        stored = dict(self._stored(table, [r[0] for r in fresh]))
+        for row_id, data, created_at, updated_at in fresh:
+            got = stored.get(row_id)
+            if got is None:
+                check.add(row_id, "missing")
+                continue
+            if differs := _differences(got, (data, created_at, updated_at)):
+                check.add(row_id, "altered", differs)
+
+    def _first_copies(self, table: str, rows: Sequence[Row]) -> list[Row]:
+        ids = [row[0] for row in rows]
+        seen = set(self._select_ids("SELECT id FROM temp.expected WHERE tbl = ? AND", table, ids))
+        fresh = []
+        for row in rows:
+            if row[0] not in seen:
+                seen.add(row[0])
+                fresh.append(row)
+        return fresh
+
+    def _stored(self, table: str, ids: list[str]) -> Iterator[tuple[str, tuple[object, ...]]]:
+        if table not in self.present:
+            return
+        query = f"SELECT id, CAST(data AS BLOB), created_at, updated_at FROM main.{table} WHERE"
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for row in self.conn.execute(f"{query} id IN ({marks})", chunk):
+                yield row[0], tuple(row[1:])
+
+    def _select_ids(self, query: str, table: str, ids: list[str]) -> Iterator[str]:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for (row_id,) in self.conn.execute(f"{query} id IN ({marks})", (table, *chunk)):
+                yield row_id
+
+    def finish_table(self, check: TableCheck) -> None:
+        """Count the table's rows and name those no source record accounts for."""
+        table = check.table
+        if table not in self.present:
+            return
+        check.stored = self.conn.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+        extra = (
+            f"SELECT id FROM main.{table} AS m WHERE NOT EXISTS "
+            "(SELECT 1 FROM temp.expected AS e WHERE e.tbl = ? AND e.id = m.id)"
+        )
+        for (row_id,) in self.conn.execute(extra, (table,)):
+            check.add(str(row_id), "extra")
+
+    def integrity(self, most: int) -> list[str]:
+        """``PRAGMA integrity_check``'s findings, at most ``most``; empty when "ok"."""
+        found = [row[0] for row in self.conn.execute(f"PRAGMA main.integrity_check({most})")]
+        return [] if found == ["ok"] else found
+
+
+def _differences(got: tuple[object, ...], wanted: tuple[object, ...]) -> str:
+    """Which columns differ; the data itself is never shown (it may hold a secret)."""
+    parts = []
+    if got[0] != wanted[0]:
+        parts.append("data differs")
+    for name, value, want in zip(("created_at", "updated_at"), got[1:], wanted[1:], strict=True):
+        if value != want:
+            parts.append(f"{name} is {value!r}, expected {want!r}")
+    return "; ".join(parts)
+
+
+def schema_problems(conn: sqlite3.Connection) -> list[str]:
+    """Tables, indexes and the journal mode where they differ from what asyncmig makes."""
+    problems = []
+    for name, columns in _expected("table").items():
+        got = [tuple(c[1:6]) for c in conn.execute(f"PRAGMA main.table_info({name})")]
+        if not got:
+            problems.append(f"table {name} is missing")
+        elif got != columns:
+            problems.append(f"table {name} is ({_columns(got)}), expected ({_columns(columns)})")
+    stored = dict(
+        conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index'").fetchall()
+    )
+    for name, sql in _expected("index").items():
+        if name not in stored:
+            problems.append(f"index {name} is missing")
+        elif stored[name] != sql:
+            problems.append(f"index {name} is defined as {stored[name]!r}, expected {sql!r}")
+    mode = str(conn.execute("PRAGMA main.journal_mode").fetchone()[0])
+    if mode.lower() != "wal":
+        problems.append(f"journal mode is {mode}, not wal")
+    return problems
+
+
+def _columns(columns: object) -> str:
+    """``PRAGMA table_info`` rows (name, type, notnull, default, pk) as DDL-like text."""
+    assert isinstance(columns, list)
+    return ", ".join(
+        " ".join(filter(None, (n, t, "NOT NULL" if notnull else "", "PRIMARY KEY" if pk else "")))
+        for n, t, notnull, _, pk in columns
+    )
+
+
+def _expected(kind: str) -> dict[str, object]:
+    """Table columns or index definitions exactly as target.py makes them, read back from
+    a scratch in-memory database (so the comparison ignores SQLite's rewriting of DDL)."""
+    with closing(sqlite3.connect(":memory:")) as scratch:
+        for table in ALL_TABLES:
+            scratch.execute(TABLE_DDL.format(table=table))
+        for name, (table, expression) in INDEXES.items():
+            scratch.execute(INDEX_DDL.format(name=name, table=table, expression=expression))
+        if kind == "table":
+            return {
+                t: [tuple(c[1:6]) for c in scratch.execute(f"PRAGMA table_info({t})")]
+                for t in ALL_TABLES
+            }
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        return dict(scratch.execute(query).fetchall())

@@ -1,0 +1,154 @@
+"""What verify found: per-table counts and differences, schema and integrity, and its summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+import msgspec
+
+#: Mismatches listed per table; the counts hold all of them.
+LISTED: Final = 20
+
+MismatchKind = Literal["missing", "altered", "extra"]
+
+
+class Mismatch(msgspec.Struct, frozen=True):
+    """One row that differs: expected but not in the database (missing), stored otherwise
+    than the source gives it (altered), or in the database but not expected (extra)."""
+
+    table: str
+    row_id: str
+    kind: MismatchKind
+    detail: str = ""
+
+
+class TableCheck(msgspec.Struct):
+    """One table: rows expected from the source, rows in the database, and differences."""
+
+    table: str
+    expected: int = 0
+    stored: int = 0
+    missing: int = 0
+    altered: int = 0
+    extra: int = 0
+    #: The first ``LISTED`` mismatches.
+    listed: list[Mismatch] = msgspec.field(default_factory=list)
+
+    @property
+    def differences(self) -> int:
+        return self.missing + self.altered + self.extra
+
+    def add(self, row_id: str, kind: MismatchKind, detail: str = "") -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+        if len(self.listed) < LISTED:
+            self.listed.append(Mismatch(self.table, row_id, kind, detail))
+
+
+class RunSettings(msgspec.Struct, frozen=True):
+    """The migration's settings that decide its rows, as ``asyncmig_run`` records them."""
+
+    migrated_at: int
+    strict: bool
+    include_orphans: bool
+
+
+class Verification(msgspec.Struct):
+    """Everything verify found; ``ok`` only when all of it matches."""
+
+    data_dir: str
+    db: str
+    settings: RunSettings
+    tables: dict[str, TableCheck]
+    #: Tables, indexes and the journal mode where they are not as asyncmig makes them.
+    schema: list[str] = msgspec.field(default_factory=list)
+    #: What ``PRAGMA integrity_check`` reported, when it was not "ok".
+    integrity: list[str] = msgspec.field(default_factory=list)
+    #: Source files that cannot be read now, so their rows could not be checked.
+    unreadable: list[str] = msgspec.field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def differences(self) -> int:
+        rows = sum(check.differences for check in self.tables.values())
+        return rows + len(self.schema) + len(self.integrity) + len(self.unreadable)
+
+    @property
+    def ok(self) -> bool:
+        return self.differences == 0
+
+    def summary(self) -> str:
+        """The human report printed on stdout."""
+        return "\n".join(_summary_lines(self))
+
+
+_COLUMNS: Final = ("expected", "in db", "missing", "altered", "extra")
+
+
+def _summary_lines(result: Verification) -> list[str]:
+    s = result.settings
+    lines = [
+        f"asyncmig verify: {result.db} against {result.data_dir}",
+        f"migrated at {_when(s.migrated_at)}, strict: {_yes(s.strict)}, "
+        f"include orphans: {_yes(s.include_orphans)}",
+        *(f"note: {note}" for note in result.notes),
+        "",
+    ]
+    width = max(len(t) for t in result.tables)
+    lines.append(f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in _COLUMNS))
+    for check in result.tables.values():
+        values = (check.expected, check.stored, check.missing, check.altered, check.extra)
+        mark = "ok" if not check.differences else "DIFFERS"
+        lines.append(
+            f"{check.table:<{width}}  " + "  ".join(f"{v:>9,}" for v in values) + f"  {mark}"
+        )
+    lines.append("")
+    for check in result.tables.values():
+        lines.extend(_describe_rows(check))
+    lines.extend(
+        _section(
+            "schema", result.schema, "14 tables, their indexes, WAL mode: as asyncmig makes them"
+        )
+    )
+    lines.extend(_section("integrity_check", result.integrity, "ok"))
+    if result.unreadable:
+        lines.extend(_section("source files that cannot be read", result.unreadable, ""))
+    lines.append("")
+    if result.ok:
+        lines.append("verified: the database matches the source")
+    else:
+        lines.append(f"NOT verified: {result.differences:,} difference(s)")
+    return lines
+
+
+def _describe_rows(check: TableCheck) -> list[str]:
+    if not check.differences:
+        return []
+    lines = [
+        f"{check.table}: {check.missing:,} missing, {check.altered:,} altered, "
+        f"{check.extra:,} extra"
+    ]
+    lines.extend(
+        f"  {m.table} id {m.row_id}: {m.kind}" + (f" ({m.detail})" if m.detail else "")
+        for m in check.listed
+    )
+    if check.differences > len(check.listed):
+        lines.append(f"  ... and {check.differences - len(check.listed):,} more in {check.table}")
+    return lines
+
+
+def _section(title: str, problems: list[str], fine: str) -> list[str]:
+    if not problems:
+        return [f"{title}: {fine}"]
+    return [f"{title}: {len(problems)} problem(s)", *(f"  {p}" for p in problems)]
+
+
+def _when(ms: int) -> str:
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
