@@ -36,15 +36,25 @@ class Start:
 
 async def open_target(options: Options, plan: Plan, report: Report) -> Start:
     """Check the target, back up, and open the writer the load will use."""
+    opened: list[Writer] = []
+    try:
+        return await _open_target(options, plan, report, opened)
+    except BaseException:
+        for writer in opened:  # its thread would keep the process alive
+            await writer.close()
+        raise
+
+
+async def _open_target(options: Options, plan: Plan, report: Report, opened: list[Writer]) -> Start:
     if options.dry_run:
         return await _dry_run(options, plan, report)
     target.prepare(options.db)
     target.refuse_if_in_use(options.db)
     found = checkpoint.read(options.db)
     if options.resume:
-        return await _resume(options, plan, report, _resumable(options, found))
+        return await _resume(options, plan, report, _resumable(options, found), opened)
     _refuse_existing(options, found)
-    return await _fresh(options, plan, report)
+    return await _fresh(options, plan, report, opened)
 
 
 def _resumable(options: Options, found: Checkpoint | None) -> Checkpoint:
@@ -90,7 +100,7 @@ def _refuse_existing(options: Options, found: Checkpoint | None) -> None:
         )
 
 
-async def _fresh(options: Options, plan: Plan, report: Report) -> Start:
+async def _fresh(options: Options, plan: Plan, report: Report, opened: list[Writer]) -> Start:
     migrated_at = int(time.time() * 1000)
     db = options.db
     folder = None
@@ -104,6 +114,7 @@ async def _fresh(options: Options, plan: Plan, report: Report) -> Start:
             target.remove(db)
     target.create_private(db)
     writer = await _open_writer(options)
+    opened.append(writer)
     await writer.set_run(
         {
             "data_dir": str(options.data_dir.resolve()),
@@ -132,7 +143,9 @@ async def _back_up_data(
     await writer.set_run({"status": "loading"})
 
 
-async def _resume(options: Options, plan: Plan, report: Report, found: Checkpoint) -> Start:
+async def _resume(
+    options: Options, plan: Plan, report: Report, found: Checkpoint, opened: list[Writer]
+) -> Start:
     checkpoint.quick_check(options.db)
     resume = await anyio.to_thread.run_sync(
         checkpoint.plan_resume, found, plan.migrated, lambda path: fingerprint(path).digest
@@ -148,6 +161,7 @@ async def _resume(options: Options, plan: Plan, report: Report, found: Checkpoin
             "file changed since"
         )
     writer = await _open_writer(options)
+    opened.append(writer)
     folder_name = found.run.get("backup") or None
     if found.status == "backup" and folder_name:  # killed while copying: copy again
         folder = Path(folder_name)

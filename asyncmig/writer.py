@@ -88,7 +88,12 @@ class Writer:
 
     async def open(self) -> None:
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await target.create_schema(self.conn)
+        try:
+            async with self._guard():
+                await target.create_schema(self.conn)
+        except BaseException:
+            await self.close()  # its thread would keep the process alive
+            raise
 
     async def close(self) -> None:
         """Close the connection; an open transaction is rolled back by SQLite."""
@@ -99,10 +104,11 @@ class Writer:
 
     async def set_run(self, values: dict[str, str]) -> None:
         await self.commit()
-        await self.conn.executemany(  # one statement: atomic without a transaction
-            "INSERT OR REPLACE INTO asyncmig_run (key, value) VALUES (?, ?)",
-            list(values.items()),
-        )
+        async with self._guard():
+            await self.conn.executemany(  # one statement: atomic without a transaction
+                "INSERT OR REPLACE INTO asyncmig_run (key, value) VALUES (?, ?)",
+                list(values.items()),
+            )
 
     def start_file(self, source: SourceFile, digest: str | None) -> None:
         """Record the file's start and fingerprint; committed with the next write."""
