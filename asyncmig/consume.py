@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 
 from asyncmig.errors import ParserCrashed
 from asyncmig.protocol import Done, Failed, Notice, Reject, Rows
-from asyncmig.report import Counts, FileOutcome, FileStatus, Rejection
+from asyncmig.report import Counts, FileOutcome, FileStatus
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
+    from asyncmig.progress import Progress
     from asyncmig.protocol import Message
+    from asyncmig.rejects import Rejects
     from asyncmig.source import SourceFile
     from asyncmig.writer import Writer
 
@@ -22,11 +24,11 @@ log = logging.getLogger("asyncmig")
 
 @dataclass(slots=True)
 class FileResult:
-    """What one file contributed to the report."""
+    """What one file contributed to the report (its records not migrated went to the
+    rejects sink as they arrived)."""
 
     outcome: FileOutcome
     counts: Counts = field(default_factory=Counts)
-    rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -37,85 +39,111 @@ async def consume(
     *,
     include_orphans: bool,
     release: Callable[[int], None],
+    rejects: Rejects,
+    progress: Progress,
 ) -> FileResult:
-    """Apply one file's messages in order; ``release`` returns a batch's bytes to the budget."""
+    """Apply one file's messages in order; ``release`` returns a batch's bytes to the budget.
+    Ends early (status "stopped") once ``rejects`` is over its limit."""
     if source.entity is None:
         return await _count_only(source, messages)
-    table = source.entity.table
     orphan_reason = await _orphan_reason(source, writer)
     writes = orphan_reason is None or include_orphans
     if writes:
         writer.start_file(source)
-    tally = _Tally()
-    result = FileResult(FileOutcome(source.rel, "migrated", table))
-    async for message in messages:
-        if isinstance(message, Rows):
-            try:
-                await _apply_rows(source, message, writer if writes else None, tally, result)
-            finally:
-                release(message.nbytes)
-        elif isinstance(message, Reject):
-            tally.rejected += 1
-            result.rejections.append(
-                Rejection(
-                    source.rel,
-                    message.index,
-                    table,
-                    "rejected",
-                    message.record_id,
-                    tuple(message.errors),
-                    message.offset,
-                )
-            )
-        elif isinstance(message, Notice):
-            result.warnings.append(f"{source.rel} #{message.index}: {message.message}")
-        elif isinstance(message, Done):
-            status: FileStatus = "migrated" if writes else "orphaned"
-            if message.damage_message is not None:
-                status = "damaged"
-            result.outcome = FileOutcome(
-                source.rel,
-                status,
-                table,
-                message.found,
-                reason=orphan_reason,
-                damage_offset=message.damage_offset,
-                damage_message=message.damage_message,
-            )
-            result.counts = tally.counts(message.found)
-            if writes:
-                writer.end_file(source, status, message.found)
-            return result
-        else:  # Failed: an OS error part-way; what was written stays written and counted
-            unreadable = _unreadable(source, message)
-            unreadable.counts = tally.counts(tally.seen)
-            unreadable.rejections = result.rejections
-            unreadable.warnings = result.warnings
-            return unreadable
+    applying = _Applying(source, writer if writes else None, orphan_reason, rejects, progress)
+    try:
+        async for message in messages:
+            if isinstance(message, Rows):
+                try:
+                    await applying.rows(message)
+                finally:
+                    release(message.nbytes)
+            elif isinstance(message, Reject):
+                applying.reject(message)
+            elif isinstance(message, Notice):
+                applying.result.warnings.append(f"{source.rel} #{message.index}: {message.message}")
+            elif isinstance(message, Done):
+                return applying.done(message)
+            else:  # Failed: an OS error part-way; what was written stays written and counted
+                return applying.failed(message)
+            if rejects.exceeded:
+                return applying.stopped()
+    finally:
+        rejects.file_done()
     raise ParserCrashed(f"a parser process ended while reading {source.path}")
 
 
-async def _apply_rows(
-    source: SourceFile, batch: Rows, writer: Writer | None, tally: _Tally, result: FileResult
-) -> None:
-    """Write one batch (or count it as orphaned when ``writer`` is None)."""
-    if writer is None:
-        tally.add_orphans(batch)
-        return
-    table = result.outcome.table or ""
-    duplicates = await writer.write(source, batch)
-    tally.add_rows(batch, len(duplicates))
-    result.rejections.extend(
-        Rejection(
-            source.rel,
-            d.index,
-            table,
-            "duplicate",
-            d.row_id,
-            (f"id {d.row_id} is already migrated from {d.first_path}",),
+class _Applying:
+    """One file of a table on its way in: its tally, its result, where its news goes.
+    ``writer`` None: the file is orphaned and its rows are only counted and listed."""
+
+    def __init__(
+        self,
+        source: SourceFile,
+        writer: Writer | None,
+        orphan_reason: str | None,
+        rejects: Rejects,
+        progress: Progress,
+    ) -> None:
+        assert source.entity is not None
+        self.source, self.writer, self.rejects, self.progress = source, writer, rejects, progress
+        self.table = source.entity.table
+        self.tally = _Tally()
+        self.result = FileResult(FileOutcome(source.rel, "migrated", self.table, 0, orphan_reason))
+
+    async def rows(self, batch: Rows) -> None:
+        """Write one batch (or list it as orphaned)."""
+        if self.writer is None:
+            self.tally.add_orphans(batch)
+            await self.rejects.orphaned(self.source, batch, self.result.outcome.reason or "")
+        else:
+            duplicates = await self.writer.write(self.source, batch)
+            self.tally.add_rows(batch, len(duplicates))
+            if duplicates:
+                await self.rejects.duplicates(self.source, duplicates)
+        self.progress.advance(self.table, len(batch.rows), batch.position)
+
+    def reject(self, message: Reject) -> None:
+        self.tally.rejected += 1
+        self.rejects.rejected(self.source, message)
+        self.progress.advance(self.table, 1, message.offset or 0)
+
+    def done(self, message: Done) -> FileResult:
+        """The file's end: its outcome and counts; written and orphan files alike."""
+        status: FileStatus = "migrated" if self.writer is not None else "orphaned"
+        if message.damage_message is not None:
+            status = "damaged"
+            self.rejects.damaged(
+                self.source, message.found, message.damage_offset, message.damage_message
+            )
+        self.result.outcome = FileOutcome(
+            self.source.rel,
+            status,
+            self.table,
+            message.found,
+            reason=self.result.outcome.reason,
+            damage_offset=message.damage_offset,
+            damage_message=message.damage_message,
         )
-        for d in duplicates
-    )
+        self.result.counts = self.tally.counts(message.found)
+        if self.writer is not None:
+            self.writer.end_file(self.source, status, message.found)
+        return self.result
+
+    def failed(self, message: Failed) -> FileResult:
+        self.rejects.unreadable(self.source, message.message)
+        unreadable = _unreadable(self.source, message)
+        unreadable.counts = self.tally.counts(self.tally.seen)
+        unreadable.warnings = self.result.warnings
+        return unreadable
+
+    def stopped(self) -> FileResult:
+        """The run stops in the middle of this file (too many records not migrated)."""
+        seen = self.tally.seen
+        reason = "the run stopped (--max-rejects) before the end of this file"
+        self.result.outcome = FileOutcome(self.source.rel, "stopped", self.table, seen, reason)
+        self.result.counts = self.tally.counts(seen)
+        return self.result
 
 
 async def _orphan_reason(source: SourceFile, writer: Writer) -> str | None:

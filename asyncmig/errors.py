@@ -5,7 +5,8 @@
     AsyncmigError
     ├── ConfigError       bad usage or configuration, found before anything is written (exit 2)
     ├── MigrationError    the run could not finish (exit 1)
-    │   └── ParserCrashed a parser process ended without finishing its file
+    │   ├── ParserCrashed a parser process ended without finishing its file
+    │   └── TooManyRejects more records were not migrated than --max-rejects allows (exit 4)
     └── Interrupted       SIGINT or SIGTERM stopped the command line's run (exit 130)
 """
 
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from asyncmig.report import Report
 
 
 class AsyncmigError(Exception):
@@ -32,6 +35,15 @@ class MigrationError(AsyncmigError):
 
 class ParserCrashed(MigrationError):
     """Raised when a parser process exits or breaks its protocol in the middle of a file."""
+
+
+class TooManyRejects(MigrationError):
+    """Raised once more records were not migrated than ``max_rejects`` allows; ``report``
+    is the run's report up to that point (``report.stopped`` says why)."""
+
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class Interrupted(AsyncmigError):

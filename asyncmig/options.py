@@ -34,6 +34,10 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     verbose: bool = False
     strict: bool = False
     include_orphans: bool = False
+    #: The JSON Lines file listing every record not migrated, with its original; None: none.
+    rejects: Path | None = None
+    #: Stop the run once more than this many records were not migrated; None: never.
+    max_rejects: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "batch_bytes", "workers"):
@@ -41,3 +45,8 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
+        limit = self.max_rejects
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ConfigError(f"--max-rejects must be a whole number, got {limit!r}")

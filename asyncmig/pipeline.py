@@ -22,13 +22,16 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Final
 
 import anyio
+import msgspec
 
 from asyncmig import decode, source, target
 from asyncmig.consume import FileResult, consume
-from asyncmig.errors import ConfigError, single_errors
+from asyncmig.errors import ConfigError, TooManyRejects, single_errors
 from asyncmig.parsers import Parser, start_parser
+from asyncmig.progress import NullProgress
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
-from asyncmig.report import FileOutcome, Report
+from asyncmig.rejects import Rejects, elapsed_since, stopped_message
+from asyncmig.report import FileOutcome, PeakMemory, Report
 from asyncmig.writer import make_writer
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from asyncmig.options import Options
+    from asyncmig.progress import Progress
     from asyncmig.source import SourceFile
     from asyncmig.writer import Writer
 
@@ -47,8 +51,9 @@ _PREFETCH: Final = 2
 _BUDGET_BATCHES: Final = 3
 
 
-async def migrate(options: Options) -> Report:
-    """Migrate ``options.data_dir`` into ``options.db`` and return the run's report."""
+async def migrate(options: Options, progress: Progress | None = None) -> Report:
+    """Migrate ``options.data_dir`` into ``options.db`` and return the run's report;
+    ``progress`` hears how far it is (nothing does by default)."""
     started = time.perf_counter()
     migrated_at = int(time.time() * 1000)
     plan = source.plan_run(options.data_dir, options.db)
@@ -88,7 +93,7 @@ async def migrate(options: Options) -> Report:
             }
         )
         with single_errors():
-            await _run_files(plan, options, migrated_at, writer, report)
+            await _run_files(plan, options, migrated_at, writer, report, progress or NullProgress())
         await writer.finish()
         await writer.set_run({"status": "complete"})
     finally:
@@ -97,28 +102,66 @@ async def migrate(options: Options) -> Report:
     return report
 
 
-def _fold(report: Report, result: FileResult, verbose: bool) -> None:
+def _fold(report: Report, result: FileResult) -> None:
     outcome = result.outcome
     report.files.append(outcome)
     if outcome.table is not None and outcome.status != "not_migrated":
         report.tables[outcome.table] += result.counts
-    report.rejections.extend(result.rejections)
     report.warnings.extend(result.warnings)
     for warning in result.warnings:
         log.warning(warning)
-    if verbose:
-        log.info("%s: %s, %d record(s)", outcome.path, outcome.status, outcome.records)
-        for rejection in result.rejections:
-            log.info(
-                "  #%d %s: %s", rejection.index, rejection.outcome, "; ".join(rejection.errors)
-            )
+    counts = result.counts
+    log.info(
+        "%s: %s, %d record(s), %d upgraded, %d rejected, %d duplicate, %d orphaned, %.3f s",
+        outcome.path,
+        outcome.status,
+        outcome.records,
+        counts.upgraded,
+        counts.rejected,
+        counts.duplicate,
+        counts.orphaned,
+        outcome.seconds,
+    )
 
 
-async def _run_files(
-    plan: source.Plan, options: Options, migrated_at: int, writer: Writer, report: Report
+async def _run_files(  # noqa: PLR0917 - the run's parts, passed on as they are
+    plan: source.Plan,
+    options: Options,
+    migrated_at: int,
+    writer: Writer,
+    report: Report,
+    progress: Progress,
+) -> None:
+    """Every file of the plan, with the rejects file open and progress reported."""
+    report.options = options
+    rejects = Rejects(report, options)
+    rejects.open()
+    parsed = [*plan.migrated, *(f for f in plan.not_migrated if f.is_json)]
+    progress.start(sum(f.size for f in parsed), len(parsed))
+    try:
+        await _parse_and_apply(
+            parsed, options, migrated_at, writer, report, rejects=rejects, progress=progress
+        )
+    finally:
+        rejects.close()
+        report.peak_memory = PeakMemory.measure()
+        progress.finish()
+    for item in plan.not_migrated:
+        if not item.is_json:
+            _fold(report, FileResult(FileOutcome(item.rel, "not_migrated", reason=item.reason)))
+
+
+async def _parse_and_apply(
+    parsed: list[SourceFile],
+    options: Options,
+    migrated_at: int,
+    writer: Writer,
+    report: Report,
+    *,
+    rejects: Rejects,
+    progress: Progress,
 ) -> None:
     """Parse every file in parser processes and apply the results in plan order."""
-    parsed = [*plan.migrated, *(f for f in plan.not_migrated if f.is_json)]
     budget = _ByteBudget(_BUDGET_BATCHES * options.batch_bytes)
     workers = max(1, min(options.workers, len(parsed)))
     async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
@@ -132,19 +175,27 @@ async def _run_files(
             streams.append(stack.enter_context(receive))
         for position, item in enumerate(parsed):
             budget.advance(item.file_no)
-            messages = _one_file(streams[position % workers])
+            progress.file(item.rel, item.size)
+            log.debug("%s: opened (%d bytes)", item.rel, item.size)
+            began = time.perf_counter()
             result = await consume(
                 item,
-                messages,
+                _one_file(streams[position % workers]),
                 writer,
                 include_orphans=options.include_orphans,
                 release=budget.release,
+                rejects=rejects,
+                progress=progress,
             )
-            _fold(report, result, options.verbose)
-    for item in plan.not_migrated:
-        if not item.is_json:
-            outcome = FileOutcome(item.rel, "not_migrated", reason=item.reason)
-            _fold(report, FileResult(outcome), options.verbose)
+            seconds = time.perf_counter() - began
+            result.outcome = msgspec.structs.replace(result.outcome, seconds=seconds)
+            _fold(report, result)
+            progress.file_done()
+            if rejects.exceeded:
+                assert options.max_rejects is not None
+                report.stopped = stopped_message(options.max_rejects, rejects.count)
+                report.elapsed = elapsed_since(report.migrated_at)
+                raise TooManyRejects(report.stopped, report)
 
 
 def _job(item: SourceFile, options: Options, migrated_at: int) -> Job:
