@@ -7,7 +7,7 @@ library and the parser processes never load rich.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -52,6 +52,7 @@ class BarProgress(Tracker):
     def __init__(self, console: Console) -> None:
         super().__init__()
         self.bar = _Bar(
+            self,
             TextColumn("[bold]migrating"),
             BarColumn(),
             TaskProgressColumn(),
@@ -64,7 +65,6 @@ class BarProgress(Tracker):
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self.bar.tracker = self
         self.task = self.bar.add_task("migrating", total=None, start=False)
 
     def start(self, total_bytes: int, files: int) -> None:
@@ -87,7 +87,9 @@ class BarProgress(Tracker):
 
 
 class _Bar(RichProgress):
-    tracker: Tracker
+    def __init__(self, tracker: Tracker, *columns: ProgressColumn, **options: Any) -> None:
+        self.tracker = tracker  # before rich's __init__, which renders once
+        super().__init__(*columns, **options)
 
     def get_renderables(self) -> Iterable[RenderableType]:
         yield self.make_tasks_table(self.tasks)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, Self
 
 from asyncmig.errors import ConfigError
@@ -19,6 +18,7 @@ from asyncmig.report import EXIT_FAILURE
 from asyncmig.reportfile import write_report
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from types import TracebackType
 
     from rich.console import Console
@@ -76,17 +76,16 @@ class Outputs:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.progress.finish()  # the bar must be gone before anything else is printed
-        path = self.default_rejects
-        if path is not None and path.is_file() and path.stat().st_size == 0:
-            path.unlink()
+        self.progress.finish()
+        self._remove_empty_rejects()
         for handler in self._handlers:
             handler.close()
 
     def conclude(self, report: Report) -> int:
         """Print the summary, write the JSON report; the exit status."""
-        if report.rejects_file is not None and not Path(report.rejects_file).is_file():
-            report.rejects_file = None  # an empty default file, removed
+        self.progress.finish()  # the bar must be gone before the summary is printed
+        if self._remove_empty_rejects() and report.rejects_file == str(self.default_rejects):
+            report.rejects_file = None
         code = report.exit_code
         if self.report_path is not None:
             try:
@@ -101,6 +100,14 @@ class Outputs:
         else:
             print(report.summary())
         return code
+
+    def _remove_empty_rejects(self) -> bool:
+        """Remove the rejects file the run named itself if nothing went into it."""
+        path = self.default_rejects
+        if path is not None and path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+            return True
+        return False
 
 
 def _configure_logging(

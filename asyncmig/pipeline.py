@@ -176,7 +176,7 @@ async def _parse_and_apply(
         for position, item in enumerate(parsed):
             budget.advance(item.file_no)
             progress.file(item.rel, item.size)
-            log.debug("%s: opened (%d bytes)", item.rel, item.size)
+            log.info("%s: opened (%d bytes)", item.rel, item.size)
             began = time.perf_counter()
             result = await consume(
                 item,

@@ -73,6 +73,12 @@ def split_error(text: str) -> LineError:
     return LineError(None, text)
 
 
+def _line_error(rejection: Rejection, text: str) -> LineError:
+    if rejection.outcome == "duplicate":
+        return LineError("$.id", text)
+    return split_error(text)
+
+
 class Rejects:
     """The writer's account of records not migrated: file, sample, counts, limit."""
 
@@ -191,7 +197,7 @@ class Rejects:
                     rejection.table,
                     rejection.record_id,
                     rejection.outcome,
-                    [split_error(e) for e in rejection.errors],
+                    [_line_error(rejection, e) for e in rejection.errors],
                     None if original is None else msgspec.Raw(original),
                 )
             )
