@@ -1,5 +1,7 @@
 """asyncmig: stream an OctoPrompt JSON data directory into the SQLite database of v0.6.0."""
 
+import logging as _logging
+
 from asyncmig.errors import AsyncmigError as AsyncmigError
 from asyncmig.errors import ConfigError as ConfigError
 from asyncmig.errors import Interrupted as Interrupted
@@ -15,6 +17,9 @@ from asyncmig.report import Rejection as Rejection
 from asyncmig.report import Report as Report
 
 __version__ = "0.1.0"
+
+# A library logs, the application decides where to: silent unless it configures logging.
+_logging.getLogger("asyncmig").addHandler(_logging.NullHandler())
 
 
 async def migrate(options: Options, progress: Progress | None = None) -> Report:

@@ -65,6 +65,8 @@ class Outputs:
         else:
             tracker = LineProgress(sys.stderr, progress_interval)
         self.progress = tracker or NullProgress()
+        # main() may run more than once in a process (tests do): put the logger back after.
+        self._saved = (log.handlers[:], log.level, log.propagate)
         self._handlers = _configure_logging(verbose, quiet, log_file, console)
 
     def __enter__(self) -> Self:
@@ -78,6 +80,8 @@ class Outputs:
     ) -> None:
         self.progress.finish()
         self._remove_empty_rejects()
+        log.handlers[:], level, log.propagate = self._saved
+        log.setLevel(level)
         for handler in self._handlers:
             handler.close()
 
@@ -114,8 +118,6 @@ def _configure_logging(
     verbose: bool, quiet: bool, log_file: Path | None, console: Console | None
 ) -> list[logging.Handler]:
     """Console handler at the asked level, and the log file at debug; the new handlers."""
-    for old in log.handlers:
-        old.close()
     if console is not None:
         from asyncmig import display  # noqa: PLC0415 - rich only for a terminal
 
