@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -209,3 +210,26 @@ def _check_schema(document: dict[str, Any]) -> None:
     assert document["options"]["data_dir"] == document["data_dir"]
     assert document["peak_memory"]["main_bytes"] > 1_000_000
     assert document["peak_memory"]["largest_child_bytes"] > 1_000_000, "parsers are measured"
+
+
+@pytest.mark.anyio
+async def test_terminal_summary_is_a_table_with_the_same_words(
+    trap_root: GenerateResult, tmp_path: Path
+) -> None:
+    from rich.console import Console  # noqa: PLC0415 - only this test draws on a terminal
+
+    from asyncmig.display import print_summary  # noqa: PLC0415
+
+    report = await asyncmig.migrate(
+        asyncmig.Options(data_dir=trap_root.root, db=tmp_path / "s.db", rejects=tmp_path / "r")
+    )
+    screen = io.StringIO()
+    print_summary(report, Console(file=screen, width=140, force_terminal=True, color_system=None))
+    drawn = screen.getvalue()
+    plain = report.summary()
+    rows = _tables(drawn)
+    assert rows.keys() == _tables(plain).keys()
+    assert rows["total"].found == report.totals.found
+    assert rows["chat_messages"].rejected == report.tables["chat_messages"].rejected
+    assert drawn.rstrip().splitlines()[-1] == plain.splitlines()[-1]
+    assert plain.splitlines()[-1].startswith(f"rejects file: {tmp_path / 'r'} (")
