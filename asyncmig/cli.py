@@ -240,6 +240,8 @@ def _options(args: Arguments) -> opts.Options:
 
 
 def _outputs(args: Arguments, options: opts.Options) -> Outputs:
+    if args.report is not None and not args.report.parent.is_dir():
+        raise ConfigError(f"cannot write the report {args.report}: no folder {args.report.parent}")
     return Outputs(
         verbose=args.verbose,
         quiet=args.quiet,

@@ -31,6 +31,7 @@ from asyncmig.parsers import Parser, start_parser
 from asyncmig.progress import NullProgress
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
 from asyncmig.rejects import Rejects, elapsed_since, stopped_message
+from asyncmig.rejects import check_path as check_rejects_path
 from asyncmig.report import FileOutcome, PeakMemory, Report
 from asyncmig.writer import make_writer
 
@@ -66,6 +67,7 @@ async def migrate(options: Options, progress: Progress | None = None) -> Report:
         except ConfigError as error:
             refusal = f"a real run would stop here: {error}"
             log.warning(refusal)
+    check_rejects_path(options.rejects)
     if warning := decode.backend_warning():
         log.warning(warning)
     report = Report(

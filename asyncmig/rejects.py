@@ -265,6 +265,17 @@ def _table(source: SourceFile) -> str:
     return source.entity.table
 
 
+def check_path(path: Path | None) -> None:
+    """ConfigError now, before the database is touched, if the rejects file cannot be made."""
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write the rejects file {path}: no writable folder {folder}")
+    if path.is_dir():
+        raise ConfigError(f"cannot write the rejects file {path}: it is a folder")
+
+
 def stopped_message(limit: int, count: int) -> str:
     return f"{count:,} records were not migrated, more than --max-rejects {limit:,} allows"
 

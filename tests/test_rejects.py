@@ -175,3 +175,14 @@ def test_dry_run_writes_a_rejects_file_only_when_asked(
 def test_errors_are_split_at_their_json_path(text: str, path: str | None, message: str) -> None:
     error = split_error(text)
     assert (error.path, error.message) == (path, message)
+
+
+@pytest.mark.parametrize("flag", ["--rejects", "--report", "--log-file"])
+def test_an_output_that_cannot_be_written_is_refused_first(
+    clean_root: GenerateResult, tmp_path: Path, flag: str
+) -> None:
+    db = tmp_path / "o.db"
+    done = run_cli("--data-dir", clean_root.root, "--db", db, flag, tmp_path / "no" / "such")
+    assert done.returncode == 2, done.stderr
+    assert "asyncmig: error: cannot write the" in done.stderr
+    assert not db.exists(), "refused before the database is made"
