@@ -193,11 +193,15 @@ async def _parse_and_apply(
             result.outcome = msgspec.structs.replace(result.outcome, seconds=seconds)
             _fold(report, result)
             progress.file_done()
-            if rejects.exceeded:
-                assert options.max_rejects is not None
-                report.stopped = stopped_message(options.max_rejects, rejects.count)
-                report.elapsed = elapsed_since(report.migrated_at)
-                raise TooManyRejects(report.stopped, report)
+            _stop_if_too_many(report, rejects, options.max_rejects)
+
+
+def _stop_if_too_many(report: Report, rejects: Rejects, limit: int | None) -> None:
+    """TooManyRejects, with the report so far, once ``rejects`` is over ``limit``."""
+    if limit is not None and rejects.exceeded:
+        report.stopped = stopped_message(limit, rejects.count)
+        report.elapsed = elapsed_since(report.migrated_at)
+        raise TooManyRejects(report.stopped, report)
 
 
 def _job(item: SourceFile, options: Options, migrated_at: int) -> Job:

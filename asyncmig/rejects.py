@@ -11,21 +11,20 @@ are read again from the file, only when a rejects file is being written.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
-from typing import IO, TYPE_CHECKING, Final, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 import anyio
 import msgspec
 
-from asyncmig import decode, redact
+from asyncmig import redact
 from asyncmig.errors import ConfigError
+from asyncmig.originals import Originals, read_excerpt
 from asyncmig.report import SAMPLE, Rejection
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from asyncmig.options import Options
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("asyncmig")
 
 Outcome = Literal["rejected", "orphaned", "duplicate", "damaged", "unreadable"]
-#: Bytes either side of the damage shown for a damaged file (never for a file of secrets).
-_EXCERPT: Final = 120
 
 
 class LineError(msgspec.Struct, frozen=True):
@@ -89,7 +86,7 @@ class Rejects:
         self.count = 0
         self._out: IO[bytes] | None = None
         self._encoder = msgspec.json.Encoder()
-        self._originals: _Originals | None = None
+        self._originals: Originals | None = None
 
     def open(self) -> None:
         """Create the file now (owner-only: it holds other people's records), so a path
@@ -156,7 +153,7 @@ class Rejects:
         """The file ends early: ``found`` complete records were read before ``offset``."""
         excerpt = None
         if offset is not None and _table(source) not in redact.SECRET_FIELDS:
-            excerpt = _excerpt(source.path, offset)
+            excerpt = read_excerpt(source.path, offset)
         error = LineError(None, f"{message} ({found} complete record(s) read before it)")
         line = RejectLine(source.rel, found, offset, _table(source), None, "damaged", [error])
         self._write(msgspec.structs.replace(line, excerpt=excerpt))
@@ -212,52 +209,8 @@ class Rejects:
         if self._out is None:
             return [None] * len(indexes)
         if self._originals is None:
-            self._originals = _Originals(source)
+            self._originals = Originals(source)
         return await anyio.to_thread.run_sync(self._originals.take, indexes)
-
-
-class _Originals:
-    """One file's entries read again in order, in a worker thread, a batch at a time."""
-
-    def __init__(self, source: SourceFile) -> None:
-        self.table = _table(source)
-        self._entries: Iterator[decode.Entry] = decode.entries(source.path, source.top_level)
-        self._current: decode.Entry | None = None
-
-    def take(self, indexes: list[int]) -> list[bytes | None]:
-        found: list[bytes | None] = []
-        for index in indexes:
-            while self._current is None or self._current.index < index:
-                if not self._advance():
-                    break
-            entry = self._current
-            hit = entry is not None and entry.index == index
-            found.append(redact.original(entry.value, self.table) if entry and hit else None)
-        return found
-
-    def _advance(self) -> bool:
-        # The file may have changed or be damaged: then the original is simply not known.
-        try:
-            self._current = next(self._entries)
-        except (StopIteration, decode.Damaged, OSError):
-            self._current = None
-            self._entries = iter(())
-            return False
-        return True
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._entries.close()  # type: ignore[attr-defined]
-
-
-def _excerpt(path: Path, offset: int) -> str | None:
-    start = max(0, offset - _EXCERPT)
-    try:
-        with path.open("rb") as stream:
-            stream.seek(start)
-            return stream.read(2 * _EXCERPT).decode("utf-8", "replace")
-    except OSError:
-        return None
 
 
 def _table(source: SourceFile) -> str:
