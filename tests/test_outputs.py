@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import pytest
 from conftest import PROJECT_ROOT, run_cli
 
 import asyncmig
+from asyncmig.progress import Tracker
 from asyncmig.report import COLUMNS
 from asyncmig.reportfile import SCHEMA_VERSION
 
@@ -233,3 +235,51 @@ async def test_terminal_summary_is_a_table_with_the_same_words(
     assert rows["chat_messages"].rejected == report.tables["chat_messages"].rejected
     assert drawn.rstrip().splitlines()[-1] == plain.splitlines()[-1]
     assert plain.splitlines()[-1].startswith(f"rejects file: {tmp_path / 'r'} (")
+
+
+class _Recorder(Tracker):
+    """A progress sink that checks what the pipeline tells it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+        self.finished = 0
+
+    def advance(self, table: str, records: int, position: int) -> None:
+        super().advance(table, records, position)
+        assert position <= self.size, "a position inside the file"
+        self.seen.append(self.consumed)
+
+    def file_done(self) -> None:
+        super().file_done()
+        self.seen.append(self.consumed)
+
+    def finish(self) -> None:
+        self.finished += 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("whole_file_limit", ["16777216", "0"])
+async def test_progress_follows_the_writer_through_the_plan(
+    trap_root: GenerateResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    whole_file_limit: str,
+) -> None:
+    monkeypatch.setenv("ASYNCMIG_WHOLE_FILE_LIMIT", whole_file_limit)
+    recorder = _Recorder()
+    options = asyncmig.Options(data_dir=trap_root.root, db=tmp_path / "p.db", batch_size=5)
+    report = await asyncmig.migrate(options, recorder)
+    assert recorder.total_bytes == report.bytes_read
+    assert (
+        recorder.files == recorder.files_done == sum(f.path.endswith(".json") for f in report.files)
+    )
+    assert recorder.seen == sorted(recorder.seen), "bytes consumed never go back"
+    assert recorder.seen[-1] == recorder.total_bytes
+    migrated_tables = {t: c.found for t, c in report.tables.items() if c.found}
+    assert recorder.tables == migrated_tables
+    assert recorder.records == report.totals.found
+    assert recorder.finished == 1
+    if whole_file_limit == "0":  # the scanner knows where records sit: progress inside files
+        inside = [b for a, b in itertools.pairwise(recorder.seen) if a < b]
+        assert len(inside) > recorder.files_done
