@@ -1,11 +1,16 @@
 """asyncmig: stream an OctoPrompt JSON data directory into the SQLite database of v0.6.0."""
 
+import logging as _logging
+
 from asyncmig.errors import AsyncmigError as AsyncmigError
 from asyncmig.errors import ConfigError as ConfigError
 from asyncmig.errors import Interrupted as Interrupted
 from asyncmig.errors import MigrationError as MigrationError
 from asyncmig.errors import ParserCrashed as ParserCrashed
+from asyncmig.errors import TooManyRejects as TooManyRejects
 from asyncmig.options import Options as Options
+from asyncmig.progress import NullProgress as NullProgress
+from asyncmig.progress import Progress as Progress
 from asyncmig.report import Counts as Counts
 from asyncmig.report import FileOutcome as FileOutcome
 from asyncmig.report import Rejection as Rejection
@@ -13,17 +18,22 @@ from asyncmig.report import Report as Report
 
 __version__ = "0.1.0"
 
+# A library logs, the application decides where to: silent unless it configures logging.
+_logging.getLogger("asyncmig").addHandler(_logging.NullHandler())
 
-async def migrate(options: Options) -> Report:
+
+async def migrate(options: Options, progress: Progress | None = None) -> Report:
     """Migrate ``options.data_dir`` into ``options.db``; the report the command prints.
 
-    Run it on asyncio (aiosqlite needs it). Raises ConfigError before writing anything
-    when the options cannot work, MigrationError when a started run cannot finish."""
+    Run it on asyncio (aiosqlite needs it). ``progress`` hears how far the run is, once
+    per batch (by default nothing does). Raises ConfigError before writing anything
+    when the options cannot work, MigrationError when a started run cannot finish, and
+    TooManyRejects (holding the report so far) past ``options.max_rejects``."""
     # Imported here, not above: parser processes import this package too, and do not need
     # aiosqlite and anyio (12 MB of resident memory each).
     from asyncmig.pipeline import migrate as run  # noqa: PLC0415
 
-    return await run(options)
+    return await run(options, progress)
 
 
 __all__ = (
@@ -33,10 +43,13 @@ __all__ = (
     "FileOutcome",
     "Interrupted",
     "MigrationError",
+    "NullProgress",
     "Options",
     "ParserCrashed",
+    "Progress",
     "Rejection",
     "Report",
+    "TooManyRejects",
     "__version__",
     "migrate",
 )

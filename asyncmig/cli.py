@@ -13,14 +13,17 @@ import anyio
 
 from asyncmig import options as opts
 from asyncmig import rollback
-from asyncmig.errors import AsyncmigError, ConfigError, Interrupted, single_errors
+from asyncmig.errors import AsyncmigError, ConfigError, Interrupted, TooManyRejects, single_errors
+from asyncmig.outputs import Outputs, default_rejects
 from asyncmig.pipeline import migrate
+from asyncmig.progress import DEFAULT_INTERVAL
 from asyncmig.report import EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, Report
 from asyncmig.verify import verify
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from asyncmig.progress import Progress
     from asyncmig.verification import Verification
 
 EXIT_INTERRUPTED = 130
@@ -44,6 +47,12 @@ class Arguments(argparse.Namespace):
     no_backup: bool
     backup_dir: Path | None
     state_file: Path | None
+    quiet: bool
+    log_file: Path | None
+    report: Path | None
+    rejects: Path | None
+    max_rejects: int | None
+    progress_interval: float
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Migrate an OctoPrompt JSON data directory into the SQLite database "
         "that the OctoPrompt v0.6.0 server opens. The JSON files are only read.",
         epilog="Exit status: 0 everything migrated; 3 finished, but records were rejected, "
-        "orphaned or duplicated, or files were damaged (see the summary); 2 bad usage or "
-        "configuration; 1 any other failure; 130 interrupted. "
-        "To check a finished migration against its source: python -m asyncmig verify --help",
+        "orphaned or duplicated, or files were damaged (see the summary); 4 stopped by "
+        "--max-rejects; 2 bad usage or configuration; 1 any other failure; 130 interrupted. "
+        "Other commands: python -m asyncmig verify --help, python -m asyncmig rollback --help",
     )
     add = parser.add_argument
     add(
@@ -106,7 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read and validate everything, report what would happen, write nothing",
     )
-    add("--verbose", action="store_true", help="log every file and every rejected record on stderr")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "--verbose", action="store_true", help="log every file and every rejected record on stderr"
+    )
+    loudness.add_argument(
+        "--quiet", action="store_true", help="no progress and no warnings on stderr, errors only"
+    )
     add(
         "--strict",
         action="store_true",
@@ -147,10 +162,58 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"the progress mirror (default: {opts.STATE_NAME} beside the database)",
     )
+    _add_output_options(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per exit code
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="append the full log (debug level, whatever the console shows) to PATH",
+    )
+    add(
+        "--report",
+        type=Path,
+        metavar="PATH",
+        help="write the run's report as JSON to PATH (replaced whole, atomically)",
+    )
+    add(
+        "--rejects",
+        type=Path,
+        metavar="PATH",
+        help="the JSON Lines file listing every record not migrated, with its errors and "
+        "original (default: beside the database, <db name>.rejects-<time>.jsonl; a dry run "
+        "writes one only when given this option)",
+    )
+    add(
+        "--max-rejects",
+        type=_whole_number,
+        metavar="N",
+        help="stop (exit 4) once more than N records were rejected, orphaned or duplicated",
+    )
+    add(
+        "--progress-interval",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_INTERVAL,
+        help="when stderr is not a terminal, a progress line this often (default: %(default)s)",
+    )
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status. Exceptions become codes only here."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["rollback"]:
@@ -158,15 +221,24 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     if words[:1] == ["verify"]:
         return _verify_main(words[1:])
     try:
-        options = parse_options(argv)
+        args = build_parser().parse_args(argv, namespace=Arguments())
+        options = _options(args)
+        outputs = _outputs(args, options)
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
     except ConfigError as error:
         print(f"asyncmig: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    _configure_logging(options.verbose)
+    with outputs:
+        return _run(options, outputs)
+
+
+def _run(options: opts.Options, outputs: Outputs) -> int:
     try:
-        report = anyio.run(_migrate_until_signalled, options, backend="asyncio")
+        report = anyio.run(_migrate_until_signalled, options, outputs.progress, backend="asyncio")
+    except TooManyRejects as stop:
+        print(f"asyncmig: stopped: {stop}", file=sys.stderr)
+        report = stop.report
     except ConfigError as error:
         print(f"asyncmig: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -181,8 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     except Exception:
         log.exception("asyncmig: unexpected failure")
         return EXIT_FAILURE
-    print(report.summary())
-    return report.exit_code
+    return outputs.conclude(report)
 
 
 def _how_to_resume(options: opts.Options) -> None:
@@ -198,7 +269,13 @@ def _how_to_resume(options: opts.Options) -> None:
 
 def parse_options(argv: Sequence[str] | None) -> opts.Options:
     """The command line as checked Options; ConfigError on bad usage."""
-    args = build_parser().parse_args(argv, namespace=Arguments())
+    return _options(build_parser().parse_args(argv, namespace=Arguments()))
+
+
+def _options(args: Arguments) -> opts.Options:
+    rejects = args.rejects
+    if rejects is None and not args.dry_run:
+        rejects = default_rejects(args.db)
     return opts.Options(
         data_dir=args.data_dir,
         db=args.db,
@@ -213,21 +290,38 @@ def parse_options(argv: Sequence[str] | None) -> opts.Options:
         backup=not args.no_backup,
         backup_dir=args.backup_dir,
         state_file=args.state_file,
+        rejects=rejects,
+        max_rejects=args.max_rejects,
     )
 
 
-async def _migrate_until_signalled(options: opts.Options) -> Report:
+def _outputs(args: Arguments, options: opts.Options) -> Outputs:
+    if args.report is not None and not args.report.parent.is_dir():
+        raise ConfigError(f"cannot write the report {args.report}: no folder {args.report.parent}")
+    return Outputs(
+        verbose=args.verbose,
+        quiet=args.quiet,
+        log_file=args.log_file,
+        report=args.report,
+        progress_interval=args.progress_interval,
+        default_rejects=options.rejects if args.rejects is None else None,
+    )
+
+
+async def _migrate_until_signalled(options: opts.Options, progress: Progress) -> Report:
     """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT/SIGTERM."""
     received: list[int] = []
     with single_errors():
-        report = await _migrate_watching(options, received)
+        report = await _migrate_watching(options, progress, received)
     if received or report is None:
         name = signal.Signals(received[0]).name if received else "a signal"
         raise Interrupted(f"interrupted by {name}")
     return report
 
 
-async def _migrate_watching(options: opts.Options, received: list[int]) -> Report | None:
+async def _migrate_watching(
+    options: opts.Options, progress: Progress, received: list[int]
+) -> Report | None:
     report = None
     async with anyio.create_task_group() as tasks:
 
@@ -239,7 +333,7 @@ async def _migrate_watching(options: opts.Options, received: list[int]) -> Repor
                     return
 
         tasks.start_soon(watch)
-        report = await migrate(options)
+        report = await migrate(options, progress)
         tasks.cancel_scope.cancel()
     return report
 
@@ -291,14 +385,6 @@ def _ask(steps: list[str]) -> bool:
         raise ConfigError("no terminal to ask on: pass --yes to confirm:\n  " + "\n  ".join(steps))
     print("asyncmig rollback will:\n  " + "\n  ".join(steps), file=sys.stderr)
     return input("Proceed? [y/N] ").strip().lower() in ("y", "yes")
-
-
-def _configure_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("asyncmig: %(levelname)s: %(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.INFO if verbose else logging.WARNING)
-    log.propagate = False
 
 
 class VerifyArguments(argparse.Namespace):

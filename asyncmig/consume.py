@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 
 from asyncmig.errors import ParserCrashed, SourceChanged
 from asyncmig.protocol import Done, Failed, Notice, Opened, Reject, Rows
-from asyncmig.report import Counts, FileOutcome, FileStatus, Rejection
+from asyncmig.report import Counts, FileOutcome, FileStatus
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
+    from asyncmig.progress import Progress
     from asyncmig.protocol import Message
+    from asyncmig.rejects import Rejects
     from asyncmig.source import SourceFile
     from asyncmig.writer import Writer
 
@@ -22,11 +24,11 @@ log = logging.getLogger("asyncmig")
 
 @dataclass(slots=True)
 class FileResult:
-    """What one file contributed to the report."""
+    """What one file contributed to the report (its records not migrated went to the
+    rejects sink as they arrived)."""
 
     outcome: FileOutcome
     counts: Counts = field(default_factory=Counts)
-    rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -37,72 +39,127 @@ async def consume(
     *,
     include_orphans: bool,
     release: Callable[[int], None],
+    rejects: Rejects,
+    progress: Progress,
     earlier: Counts | None = None,
 ) -> FileResult:
     """Apply one file's messages in order; ``release`` returns a batch's bytes to the budget.
-    ``earlier``: the counts of the part an interrupted run committed (``--resume``)."""
+    Ends early (status "stopped") once ``rejects`` is over its limit. ``earlier``: the counts
+    of the part of the file an interrupted run committed (``--resume``)."""
     if source.entity is None:
         return await _count_only(source, messages)
-    table = source.entity.table
     orphan_reason = await _orphan_reason(source, writer)
     writes = orphan_reason is None or include_orphans
-    tally = _Tally.resumed(earlier) if earlier else _Tally()
-    result = FileResult(FileOutcome(source.rel, "migrated", table))
-    async for message in messages:
-        if isinstance(message, Rows):
-            try:
-                await _apply_rows(source, message, writer if writes else None, tally, result)
-            finally:
-                release(message.nbytes)
-            writer.progress(source, message.consumed, tally.counts(message.consumed))
-        elif isinstance(message, Opened):
-            _check_unchanged(source, message.size, message.mtime_ns)
-            writer.start_file(source, message.digest)
-        elif isinstance(message, Reject):
-            tally.rejected += 1
-            result.rejections.append(
-                Rejection(
-                    source.rel,
-                    message.index,
-                    table,
-                    "rejected",
-                    message.record_id,
-                    tuple(message.errors),
-                    message.offset,
-                )
-            )
-        elif isinstance(message, Notice):
-            result.warnings.append(f"{source.rel} #{message.index}: {message.message}")
-        elif isinstance(message, Done):
-            if message.changed:
-                raise SourceChanged(_changed_message(source, "while it was read"))
-            status: FileStatus = "migrated" if writes else "orphaned"
-            if message.damage_message is not None:
-                status = "damaged"
-            result.outcome = FileOutcome(
-                source.rel,
-                status,
-                table,
-                message.found,
-                reason=orphan_reason,
-                damage_offset=message.damage_offset,
-                damage_message=message.damage_message,
-            )
-            result.counts = tally.counts(message.found)
-            writer.end_file(source, result.outcome, result.counts)
-            return result
-        else:  # Failed: an OS error part-way; what was written stays written and counted
-            unreadable = _unreadable(source, message)
-            unreadable.counts = tally.counts(tally.seen)
-            unreadable.rejections = result.rejections
-            unreadable.warnings = result.warnings
-            return unreadable
+    applying = _Applying(source, writer, writes, orphan_reason, rejects, progress)
+    if earlier is not None:
+        applying.tally = _Tally.resumed(earlier)
+    try:
+        async for message in messages:
+            if isinstance(message, Rows):
+                try:
+                    await applying.rows(message)
+                finally:
+                    release(message.nbytes)
+            elif isinstance(message, Opened):
+                applying.opened(message)
+            elif isinstance(message, Reject):
+                applying.reject(message)
+            elif isinstance(message, Notice):
+                applying.result.warnings.append(f"{source.rel} #{message.index}: {message.message}")
+            elif isinstance(message, Done):
+                return applying.done(message)
+            else:  # Failed: an OS error part-way; what was written stays written and counted
+                return applying.failed(message)
+            if rejects.exceeded:
+                return applying.stopped()
+    finally:
+        rejects.file_done()
     raise ParserCrashed(f"a parser process ended while reading {source.path}")
 
 
-def _check_unchanged(source: SourceFile, size: int, mtime_ns: int) -> None:
-    if (size, mtime_ns) != (source.size, source.mtime_ns):
-        raise SourceChanged(_changed_message(source, "since the run started"))
+class _Applying:
+    """One file of a table on its way in: its tally, its result, where its news goes.
+    ``writes`` False: the file is orphaned and its rows are only counted and listed; the
+    writer still keeps its checkpoint record (resume skips it like any finished file)."""
+
+    def __init__(  # noqa: PLR0917 - one file's parts, each used once
+        self,
+        source: SourceFile,
+        checkpoint: Writer,
+        writes: bool,
+        orphan_reason: str | None,
+        rejects: Rejects,
+        progress: Progress,
+    ) -> None:
+        assert source.entity is not None
+        self.source, self.rejects, self.progress = source, rejects, progress
+        self.checkpoint = checkpoint
+        self.writer = checkpoint if writes else None
+        self.table = source.entity.table
+        self.tally = _Tally()
+        self.result = FileResult(FileOutcome(source.rel, "migrated", self.table, 0, orphan_reason))
+
+    async def rows(self, batch: Rows) -> None:
+        """Write one batch (or list it as orphaned)."""
+        if self.writer is None:
+            self.tally.add_orphans(batch)
+            await self.rejects.orphaned(self.source, batch, self.result.outcome.reason or "")
+        else:
+            duplicates = await self.writer.write(self.source, batch)
+            self.tally.add_rows(batch, len(duplicates))
+            if duplicates:
+                await self.rejects.duplicates(self.source, duplicates)
+        self.checkpoint.progress(self.source, batch.consumed, self.tally.counts(batch.consumed))
+        self.progress.advance(self.table, len(batch.rows), batch.position)
+
+    def opened(self, message: Opened) -> None:
+        """The file's fingerprint as its parser read it: the plan's, or the file changed."""
+        if (message.size, message.mtime_ns) != (self.source.size, self.source.mtime_ns):
+            raise SourceChanged(_changed_message(self.source, "since the run started"))
+        self.checkpoint.start_file(self.source, message.digest)
+
+    def reject(self, message: Reject) -> None:
+        self.tally.rejected += 1
+        self.rejects.rejected(self.source, message)
+        self.progress.advance(self.table, 1, message.offset or 0)
+
+    def done(self, message: Done) -> FileResult:
+        """The file's end: its outcome and counts; written and orphan files alike."""
+        if message.changed:
+            raise SourceChanged(_changed_message(self.source, "while it was read"))
+        status: FileStatus = "migrated" if self.writer is not None else "orphaned"
+        if message.damage_message is not None:
+            status = "damaged"
+            self.rejects.damaged(
+                self.source, message.found, message.damage_offset, message.damage_message
+            )
+        self.result.outcome = FileOutcome(
+            self.source.rel,
+            status,
+            self.table,
+            message.found,
+            reason=self.result.outcome.reason,
+            damage_offset=message.damage_offset,
+            damage_message=message.damage_message,
+        )
+        self.result.counts = self.tally.counts(message.found)
+        self.checkpoint.end_file(self.source, self.result.outcome, self.result.counts)
+        return self.result
+
+    def failed(self, message: Failed) -> FileResult:
+        self.rejects.unreadable(self.source, message.message)
+        unreadable = _unreadable(self.source, message)
+        unreadable.counts = self.tally.counts(self.tally.seen)
+        unreadable.warnings = self.result.warnings
+        return unreadable
+
+    def stopped(self) -> FileResult:
+        """The run stops in the middle of this file (too many records not migrated)."""
+        seen = self.tally.seen
+        reason = "the run stopped (--max-rejects) before the end of this file"
+        self.result.outcome = FileOutcome(self.source.rel, "stopped", self.table, seen, reason)
+        self.result.counts = self.tally.counts(seen)
+        return self.result
 
 
 def _changed_message(source: SourceFile, when: str) -> str:
@@ -110,29 +167,6 @@ def _changed_message(source: SourceFile, when: str) -> str:
         f"{source.path} changed {when}: is the OctoPrompt server still running? Stop it "
         "(the migration guide asks for that) and run again with --resume; files migrated "
         "so far are kept, and a changed file is migrated again from its start"
-    )
-
-
-async def _apply_rows(
-    source: SourceFile, batch: Rows, writer: Writer | None, tally: _Tally, result: FileResult
-) -> None:
-    """Write one batch (or count it as orphaned when ``writer`` is None)."""
-    if writer is None:
-        tally.add_orphans(batch)
-        return
-    table = result.outcome.table or ""
-    duplicates = await writer.write(source, batch)
-    tally.add_rows(batch, len(duplicates))
-    result.rejections.extend(
-        Rejection(
-            source.rel,
-            d.index,
-            table,
-            "duplicate",
-            d.row_id,
-            (f"id {d.row_id} is already migrated from {d.first_path}",),
-        )
-        for d in duplicates
     )
 
 

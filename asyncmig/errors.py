@@ -7,7 +7,8 @@
     ├── MigrationError    the run could not finish (exit 1)
     │   ├── ParserCrashed a parser process ended without finishing its file
     │   ├── WriteFailed   SQLite could not write the target (disk full, I/O error)
-    │   └── SourceChanged a source file changed while it was read (is the server running?)
+    │   ├── SourceChanged a source file changed while it was read (is the server running?)
+    │   └── TooManyRejects more records were not migrated than --max-rejects allows (exit 4)
     └── Interrupted       SIGINT or SIGTERM stopped the command line's run (exit 130)
 """
 
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from asyncmig.report import Report
 
 
 class AsyncmigError(Exception):
@@ -42,6 +45,15 @@ class WriteFailed(MigrationError):
 
 class SourceChanged(MigrationError):
     """Raised when a source file changes while the run reads it."""
+
+
+class TooManyRejects(MigrationError):
+    """Raised once more records were not migrated than ``max_rejects`` allows; ``report``
+    is the run's report up to that point (``report.stopped`` says why)."""
+
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class Interrupted(AsyncmigError):

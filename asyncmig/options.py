@@ -65,6 +65,11 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     def state_path(self) -> Path:
         return self.state_file if self.state_file is not None else self.db.parent / STATE_NAME
 
+    #: The JSON Lines file listing every record not migrated, with its original; None: none.
+    rejects: Path | None = None
+    #: Stop the run once more than this many records were not migrated; None: never.
+    max_rejects: int | None = None
+
     def __post_init__(self) -> None:
         for name in ("batch_size", "batch_bytes", "workers"):
             value = getattr(self, name)
@@ -73,3 +78,8 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
         if self.resume and self.force:
             raise ConfigError("--resume continues a migration and --force starts over: pick one")
+        limit = self.max_rejects
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ConfigError(f"--max-rejects must be a whole number, got {limit!r}")

@@ -22,13 +22,17 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Final
 
 import anyio
+import msgspec
 
-from asyncmig import decode, source, startup
+from asyncmig import decode, source, startup, target
 from asyncmig.consume import FileResult, consume
-from asyncmig.errors import single_errors
+from asyncmig.errors import TooManyRejects, single_errors
 from asyncmig.parsers import Parser, start_parser
+from asyncmig.progress import NullProgress
 from asyncmig.protocol import Done, Failed, Job, Message, Rows
-from asyncmig.report import FileOutcome, Report
+from asyncmig.rejects import Rejects, elapsed_since, stopped_message
+from asyncmig.rejects import check_path as check_rejects_path
+from asyncmig.report import FileOutcome, PeakMemory, Report
 from asyncmig.statefile import NoStateFile, StateFile
 
 if TYPE_CHECKING:
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 
     from asyncmig.checkpoint import FileRecord
     from asyncmig.options import Options
+    from asyncmig.progress import Progress
     from asyncmig.source import SourceFile
     from asyncmig.startup import Start
 
@@ -48,10 +53,14 @@ _PREFETCH: Final = 2
 _BUDGET_BATCHES: Final = 3
 
 
-async def migrate(options: Options) -> Report:
-    """Migrate ``options.data_dir`` into ``options.db`` and return the run's report."""
+async def migrate(options: Options, progress: Progress | None = None) -> Report:
+    """Migrate ``options.data_dir`` into ``options.db`` and return the run's report;
+    ``progress`` hears how far it is (nothing does by default)."""
     started = time.perf_counter()
     plan = source.plan_run(options.data_dir, options.db)
+    if not options.dry_run:
+        target.prepare(options.db)  # the folder the default rejects file goes into
+    check_rejects_path(options.rejects)
     if warning := decode.backend_warning():
         log.warning(warning)
     report = Report(
@@ -66,7 +75,7 @@ async def migrate(options: Options) -> Report:
     writer = start.writer
     try:
         with single_errors():
-            await _run_files(plan, options, start, report, state)
+            await _run_files(plan, options, start, report, state, progress or NullProgress())
         state.write("finishing")
         await writer.set_run({"status": "finishing"})
         await writer.finish()
@@ -84,33 +93,68 @@ async def migrate(options: Options) -> Report:
     return report
 
 
-def _fold(report: Report, result: FileResult, verbose: bool) -> None:
+def _fold(report: Report, result: FileResult) -> None:
     outcome = result.outcome
     report.files.append(outcome)
     if outcome.table is not None and outcome.status != "not_migrated":
         report.tables[outcome.table] += result.counts
-    report.rejections.extend(result.rejections)
     report.warnings.extend(result.warnings)
     for warning in result.warnings:
         log.warning(warning)
-    if verbose:
-        log.info("%s: %s, %d record(s)", outcome.path, outcome.status, outcome.records)
-        for rejection in result.rejections:
-            log.info(
-                "  #%d %s: %s", rejection.index, rejection.outcome, "; ".join(rejection.errors)
-            )
+    counts = result.counts
+    log.info(
+        "%s: %s, %d record(s), %d upgraded, %d rejected, %d duplicate, %d orphaned, %.3f s",
+        outcome.path,
+        outcome.status,
+        outcome.records,
+        counts.upgraded,
+        counts.rejected,
+        counts.duplicate,
+        counts.orphaned,
+        outcome.seconds,
+    )
 
 
-async def _run_files(
-    plan: source.Plan, options: Options, start: Start, report: Report, state: StateFile
+async def _run_files(  # noqa: PLR0917 - the run's parts, passed on as they are
+    plan: source.Plan,
+    options: Options,
+    start: Start,
+    report: Report,
+    state: StateFile,
+    progress: Progress,
 ) -> None:
-    """Parse every file in parser processes and apply the results in plan order."""
+    """Every file of the plan, with the rejects file open and progress reported."""
+    report.options = options
     for item, record in start.resume.kept:  # finished by an interrupted run: as it left them
         outcome = record.outcome or FileOutcome(item.rel, "migrated", _table(item))
-        _fold(report, FileResult(outcome, record.counts), verbose=False)
+        _fold(report, FileResult(outcome, record.counts))
         state.file_done(_table(item))
+    rejects = Rejects(report, options)
+    rejects.open()
     kept = len(start.resume.kept)
     parsed = [*plan.migrated[kept:], *(f for f in plan.not_migrated if f.is_json)]
+    progress.start(sum(f.size for f in parsed), len(parsed))
+    try:
+        await _parse_and_apply(parsed, options, start, report, state, rejects, progress)
+    finally:
+        rejects.close()
+        report.peak_memory = PeakMemory.measure()
+        progress.finish()
+    for item in plan.not_migrated:
+        if not item.is_json:
+            _fold(report, FileResult(FileOutcome(item.rel, "not_migrated", reason=item.reason)))
+
+
+async def _parse_and_apply(  # noqa: PLR0917 - the run's parts, passed on as they are
+    parsed: list[SourceFile],
+    options: Options,
+    start: Start,
+    report: Report,
+    state: StateFile,
+    rejects: Rejects,
+    progress: Progress,
+) -> None:
+    """Parse every file in parser processes and apply the results in plan order."""
     partial = start.resume.skip
     budget = _ByteBudget(_BUDGET_BATCHES * options.batch_bytes)
     workers = max(1, min(options.workers, len(parsed)))
@@ -125,6 +169,9 @@ async def _run_files(
             streams.append(stack.enter_context(receive))
         for position, item in enumerate(parsed):
             budget.advance(item.file_no)
+            progress.file(item.rel, item.size)
+            log.info("%s: opened (%d bytes)", item.rel, item.size)
+            began = time.perf_counter()
             earlier = partial.get(item.file_no)
             result = await consume(
                 item,
@@ -132,15 +179,25 @@ async def _run_files(
                 start.writer,
                 include_orphans=options.include_orphans,
                 release=budget.release,
+                rejects=rejects,
+                progress=progress,
                 earlier=earlier.counts if earlier else None,
             )
-            _fold(report, result, options.verbose)
+            seconds = time.perf_counter() - began
+            result.outcome = msgspec.structs.replace(result.outcome, seconds=seconds)
+            _fold(report, result)
+            progress.file_done()
             if item.entity is not None:
                 state.file_done(item.entity.table)
-    for item in plan.not_migrated:
-        if not item.is_json:
-            outcome = FileOutcome(item.rel, "not_migrated", reason=item.reason)
-            _fold(report, FileResult(outcome), options.verbose)
+            _stop_if_too_many(report, rejects, options.max_rejects)
+
+
+def _stop_if_too_many(report: Report, rejects: Rejects, limit: int | None) -> None:
+    """TooManyRejects, with the report so far, once ``rejects`` is over ``limit``."""
+    if limit is not None and rejects.exceeded:
+        report.stopped = stopped_message(limit, rejects.count)
+        report.elapsed = elapsed_since(report.migrated_at)
+        raise TooManyRejects(report.stopped, report)
 
 
 def _table(item: SourceFile) -> str:

@@ -61,6 +61,8 @@ class Rows(msgspec.Struct, tag=True, frozen=True):
     #: Entries of the file consumed up to and including this batch (rows and rejects).
     consumed: int
     nbytes: int
+    #: Bytes into the file of the batch's last entry, where the reader knows it (else 0).
+    position: int = 0
 
 
 class RowsHead(msgspec.Struct, tag=True, frozen=True):
@@ -72,6 +74,7 @@ class RowsHead(msgspec.Struct, tag=True, frozen=True):
     upgraded: int
     consumed: int
     nbytes: int
+    position: int = 0
 
 
 class Reject(msgspec.Struct, tag=True, frozen=True):
@@ -81,6 +84,8 @@ class Reject(msgspec.Struct, tag=True, frozen=True):
     record_id: str | None
     errors: list[str]
     offset: int | None = None
+    #: The entry's JSON text as read, on one line, secrets redacted (:mod:`asyncmig.redact`).
+    original: bytes | None = None
 
 
 class Notice(msgspec.Struct, tag=True, frozen=True):
@@ -128,7 +133,14 @@ def write_message(message: Message, out: IO[bytes], buffer: bytearray) -> None:
         out.flush()
         return
     heads = [(row[0], len(row[1]), row[2], row[3]) for row in message.rows]
-    head = RowsHead(heads, message.indexes, message.upgraded, message.consumed, message.nbytes)
+    head = RowsHead(
+        heads,
+        message.indexes,
+        message.upgraded,
+        message.consumed,
+        message.nbytes,
+        message.position,
+    )
     _frame_into(head, buffer)
     out.write(buffer)
     out.flush()
@@ -176,7 +188,9 @@ def read_message(read_exactly: Callable[[int], bytearray | None]) -> Message | N
     for row_id, size, created, updated in message.heads:
         rows.append((row_id, view[offset : offset + size], created, updated))
         offset += size
-    return Rows(rows, message.indexes, message.upgraded, message.consumed, message.nbytes)
+    return Rows(
+        rows, message.indexes, message.upgraded, message.consumed, message.nbytes, message.position
+    )
 
 
 def decode_job(payload: bytes) -> Job:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import resource
+import sys
 from typing import Final, Literal
 
 import msgspec
 
 from asyncmig.layout import ENTITIES
+from asyncmig.options import Options  # noqa: TC001 - msgspec reads field types at runtime
 
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INCOMPLETE: Final = 3
+EXIT_TOO_MANY_REJECTS: Final = 4
+#: Rejections the report keeps (for the summary); the rejects file holds every one.
+SAMPLE: Final = 100
 
-FileStatus = Literal["migrated", "damaged", "orphaned", "not_migrated", "unreadable"]
+FileStatus = Literal["migrated", "damaged", "orphaned", "not_migrated", "unreadable", "stopped"]
 
 
 class Counts(msgspec.Struct, frozen=True):
@@ -44,6 +50,8 @@ class FileOutcome(msgspec.Struct, frozen=True):
     reason: str | None = None
     damage_offset: int | None = None
     damage_message: str | None = None
+    #: Seconds from the writer reaching the file to its last record applied.
+    seconds: float = 0.0
 
 
 class Rejection(msgspec.Struct, frozen=True):
@@ -58,8 +66,27 @@ class Rejection(msgspec.Struct, frozen=True):
     offset: int | None = None
 
 
+class PeakMemory(msgspec.Struct, frozen=True):
+    """Peak resident memory of this process and of its largest finished child (a parser)."""
+
+    main_bytes: int
+    largest_child_bytes: int
+
+    @classmethod
+    def measure(cls) -> PeakMemory:
+        """Now, from the OS (children count once they have been waited for)."""
+        # ru_maxrss is in KiB on Linux, in bytes on macOS.
+        scale = 1 if sys.platform == "darwin" else 1024
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        return cls(own * scale, children * scale)
+
+
 class Report(msgspec.Struct, kw_only=True):
-    """What a run did. The CLI prints it; :func:`asyncmig.migrate` returns it."""
+    """What a run did. The CLI prints it; :func:`asyncmig.migrate` returns it.
+
+    ``rejections`` holds the first :data:`SAMPLE` records not migrated; ``tables`` counts
+    every one, and the rejects file (``rejects_file``, when the run wrote one) lists them."""
 
     data_dir: str
     db: str
@@ -82,6 +109,12 @@ class Report(msgspec.Struct, kw_only=True):
     resumed: bool = False
     #: Why files an interrupted run had loaded were loaded again.
     redone: list[str] = msgspec.field(default_factory=list)
+    options: Options | None = None
+    rejects_file: str | None = None
+    rejects_lines: int = 0
+    peak_memory: PeakMemory | None = None
+    #: Why the run stopped before its end (``--max-rejects``), or None.
+    stopped: str | None = None
 
     @property
     def totals(self) -> Counts:
@@ -101,7 +134,10 @@ class Report(msgspec.Struct, kw_only=True):
     @property
     def exit_code(self) -> int:
         """0 when every record migrated; 3 when anything was rejected, orphaned, duplicated or
-        damaged (files that are not migrated by design do not count)."""
+        damaged (files that are not migrated by design do not count); 4 when it stopped early
+        because too many records were not migrated."""
+        if self.stopped is not None:
+            return EXIT_TOO_MANY_REJECTS
         t = self.totals
         problems = t.rejected + t.orphaned + t.duplicate + len(self.damaged)
         return EXIT_INCOMPLETE if problems else EXIT_OK
@@ -119,43 +155,63 @@ class Report(msgspec.Struct, kw_only=True):
         return "\n".join(_summary_lines(self))
 
 
-#: Records listed one per line in the summary; the report object holds all of them.
-_LISTED: Final = 100
-_COLUMNS: Final = ("found", "migrated", "upgraded", "rejected", "orphaned", "duplicate")
+COLUMNS: Final = ("found", "migrated", "upgraded", "rejected", "orphaned", "duplicate")
 
 
 def _summary_lines(report: Report) -> list[str]:
-    verb = "would migrate" if report.dry_run else "migrated"
-    lines = [
+    return [*title_lines(report), *_table_lines(report), "", *detail_lines(report)]
+
+
+def title_lines(report: Report) -> list[str]:
+    """The summary's first line and the blank after it."""
+    return [
         f"asyncmig {'dry run' if report.dry_run else 'migration'}: {report.data_dir} -> "
         f"{'(nothing written)' if report.dry_run else report.db}",
         "",
     ]
+
+
+def table_rows(report: Report) -> list[tuple[str, tuple[int, ...]]]:
+    """(table, counts in ``COLUMNS`` order) per table, then the total."""
+    rows = [*report.tables.items(), ("total", report.totals)]
+    return [(table, msgspec.structs.astuple(counts)) for table, counts in rows]
+
+
+def _table_lines(report: Report) -> list[str]:
     width = max(len(t) for t in report.tables)
-    lines.append(f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in _COLUMNS))
-    for table, counts in [*report.tables.items(), ("total", report.totals)]:
-        values = msgspec.structs.astuple(counts)
+    lines = [f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in COLUMNS)]
+    for table, values in table_rows(report):
         lines.append(f"{table:<{width}}  " + "  ".join(f"{v:>9,}" for v in values))
-    lines.append("")
+    return lines
+
+
+def detail_lines(report: Report) -> list[str]:
+    """What follows the table: files and records not migrated, throughput, rejects file."""
+    verb = "would migrate" if report.dry_run else "migrated"
+    lines = []
     for title, outcomes in (
         ("damaged files", report.damaged),
         ("files not migrated", report.not_migrated),
     ):
         lines.append(f"{title}: {len(outcomes)}")
         lines.extend(f"  {_describe(f)}" for f in outcomes)
-    if report.rejections:
-        lines.append(f"records not migrated: {len(report.rejections)}")
-        lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections[:_LISTED])
-        if len(report.rejections) > _LISTED:
-            hidden = len(report.rejections) - _LISTED
-            lines.append(f"  ... and {hidden:,} more (--verbose logs every one on stderr)")
+    listed = report.totals.rejected + report.totals.duplicate
+    if listed:
+        lines.append(f"records not migrated: {listed:,}")
+        lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections[:SAMPLE])
+        if listed > len(report.rejections[:SAMPLE]):
+            hidden = listed - len(report.rejections[:SAMPLE])
+            lines.append(f"  ... and {hidden:,} more (the rejects file lists every one)")
     lines.extend(_session_lines(report))
     lines.append("")
+    if report.stopped:
+        lines.append(f"stopped early: {report.stopped}")
     lines.append(
         f"{verb} {report.totals.migrated:,} of {report.totals.found:,} records in "
         f"{report.elapsed:.2f} s ({report.records_per_second:,.0f} records/s, "
         f"{report.megabytes_per_second:,.1f} MB/s of JSON)"
     )
+    lines.append(rejects_line(report))
     return lines
 
 
@@ -173,6 +229,13 @@ def _session_lines(report: Report) -> list[str]:
     if report.restore_command is not None:
         lines.append(f"to undo the migration and restore the backup: {report.restore_command}")
     return lines
+
+
+def rejects_line(report: Report) -> str:
+    """The summary's last line: where every record not migrated is listed."""
+    if report.rejects_file is None:
+        return "rejects file: none written"
+    return f"rejects file: {report.rejects_file} ({report.rejects_lines:,} lines)"
 
 
 def _describe(outcome: FileOutcome) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 import msgspec
 import xxhash
 
-from asyncmig import decode, validate
+from asyncmig import decode, redact, validate
 from asyncmig.layout import BY_TABLE, Entity
 from asyncmig.protocol import Done, Failed, Notice, Opened, Reject, Row, Rows
 from asyncmig.schemas import TsError, normalise_ts
@@ -100,15 +100,20 @@ class RowMaker:
             try:
                 plain = _any_decoder.decode(value) if isinstance(value, msgspec.Raw) else value
             except msgspec.DecodeError as error:
-                return Reject(entry.index, None, [f"$: {error}"], entry.offset)
+                return self.reject(entry, None, [f"$: {error}"])
             checked = validate.check(plain, self.entity.struct, strict=self.strict)
             if checked.record is None:
-                return Reject(entry.index, _raw_id(plain), list(checked.errors), entry.offset)
+                return self.reject(entry, _raw_id(plain), list(checked.errors))
             record, upgraded = checked.record, checked.upgraded
         except msgspec.DecodeError as error:  # valid JSON msgspec cannot hold: a lone surrogate
-            return Reject(entry.index, None, [f"$: {error}"], entry.offset)
+            return self.reject(entry, None, [f"$: {error}"])
         row = self._row(record)
         return Made(row, upgraded, self._notices(entry.key, row[0], record))
+
+    def reject(self, entry: decode.Entry, record_id: str | None, errors: list[str]) -> Reject:
+        """The entry's rejection, carrying its original text (secrets redacted)."""
+        original = redact.original(entry.value, self.entity.table)
+        return Reject(entry.index, record_id, errors, entry.offset, original)
 
     def _notices(self, key: str | None, row_id: str, record: Any) -> tuple[str, ...]:
         notices = []
@@ -183,13 +188,13 @@ def read_job(job: Job) -> Iterator[Message]:
             try:
                 made = maker.make(entry)
             except Exception as error:  # a bug of ours must not lose the rest of the file
-                made = Reject(entry.index, None, [f"$: could not be checked: {error!r}"])
+                made = maker.reject(entry, None, [f"$: could not be checked: {error!r}"])
             if isinstance(made, Reject):
                 yield made
                 continue
             for notice in made.notices:
                 yield Notice(entry.index, notice)
-            batch.add(made.row, entry.index, made.upgraded)
+            batch.add(made.row, entry.index, made.upgraded, entry.offset)
             if len(batch.rows) >= job.batch_rows or batch.nbytes >= job.batch_bytes:
                 yield batch.flush(found)
         end = Done(found, changed=_changed(opened, job.path))
@@ -223,22 +228,24 @@ def _changed(opened: Opened | None, path: str) -> bool:
 class _Batch:
     """Rows gathered for one message, with what the writer needs to know about them."""
 
-    __slots__ = ("indexes", "nbytes", "rows", "upgraded")
+    __slots__ = ("indexes", "nbytes", "position", "rows", "upgraded")
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
         self.indexes: list[int] = []
         self.upgraded = 0
         self.nbytes = 0
+        self.position = 0
 
-    def add(self, row: Row, index: int, upgraded: bool) -> None:
+    def add(self, row: Row, index: int, upgraded: bool, offset: int | None) -> None:
         self.rows.append(row)
         self.indexes.append(index)
         self.upgraded += upgraded
         self.nbytes += len(row[1]) + len(row[0])
+        self.position = offset or self.position
 
     def flush(self, consumed: int) -> Rows:
         """The gathered rows as a message; the batch starts over empty."""
-        rows = Rows(self.rows, self.indexes, self.upgraded, consumed, self.nbytes)
+        rows = Rows(self.rows, self.indexes, self.upgraded, consumed, self.nbytes, self.position)
         self.rows, self.indexes, self.upgraded, self.nbytes = [], [], 0, 0
         return rows

@@ -1,0 +1,151 @@
+"""What a person at a terminal sees: the rich progress bar, log lines above it, the summary table.
+
+Only the command line imports this module, and only when the stream is a terminal; the
+library and the parser processes never load rich.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    ProgressColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+from rich.text import Text
+
+from asyncmig.progress import Tracker
+from asyncmig.report import COLUMNS, detail_lines, table_rows, title_lines
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from rich.console import RenderableType
+    from rich.progress import Task
+
+    from asyncmig.report import Report
+
+#: The bar redraws on its own thread; four times a second is smooth and costs nothing.
+_REFRESH_PER_SECOND = 4
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True)
+
+
+def stdout_console() -> Console:
+    return Console()
+
+
+class BarProgress(Tracker):
+    """A rich bar on the terminal: bytes of the plan behind the writer, MB/s, records/s,
+    ETA, and below it the file in flight and the records done per table."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.bar = _Bar(
+            self,
+            TextColumn("[bold]migrating"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TransferSpeedColumn(),
+            _RecordsPerSecond(self),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            refresh_per_second=_REFRESH_PER_SECOND,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.task = self.bar.add_task("migrating", total=None, start=False)
+
+    def start(self, total_bytes: int, files: int) -> None:
+        super().start(total_bytes, files)
+        self.bar.update(self.task, total=total_bytes)
+        self.bar.start_task(self.task)
+        self.bar.start()
+
+    def advance(self, table: str, records: int, position: int) -> None:
+        super().advance(table, records, position)
+        self.bar.update(self.task, completed=self.consumed)
+
+    def file_done(self) -> None:
+        super().file_done()
+        self.bar.update(self.task, completed=self.consumed)
+
+    def finish(self) -> None:
+        self.bar.update(self.task, completed=self.consumed)
+        self.bar.stop()
+
+
+class _Bar(RichProgress):
+    def __init__(self, tracker: Tracker, *columns: ProgressColumn, **options: Any) -> None:
+        self.tracker = tracker  # before rich's __init__, which renders once
+        super().__init__(*columns, **options)
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        tracker = self.tracker
+        # Read from rich's refresh thread: copy before iterating, the writer may add a table.
+        tables = list(tracker.tables.items())
+        if tables:
+            yield Text("  " + "  ".join(f"{t} {n:,}" for t, n in tables), style="dim")
+        if tracker.path:
+            done = min(tracker.files_done + 1, tracker.files)
+            yield Text(f"  file {done:,}/{tracker.files:,}: {tracker.path}", style="dim")
+
+
+class _RecordsPerSecond(ProgressColumn):
+    def __init__(self, tracker: Tracker) -> None:
+        super().__init__()
+        self.tracker = tracker
+
+    def render(self, task: Task) -> Text:
+        elapsed = max(self.tracker.elapsed, 1e-9)
+        return Text(f"{self.tracker.records / elapsed:,.0f} records/s", style="progress.data.speed")
+
+
+class ConsoleHandler(logging.Handler):
+    """Log records printed through the console, so they appear above a live bar."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = Text(self.format(record))
+            self.console.print(text, soft_wrap=True, highlight=False)
+        except Exception:  # logging must never break the run: report it the standard way
+            self.handleError(record)
+
+
+def print_summary(report: Report, console: Console) -> None:
+    """The summary with its counts as a table; the same words as the plain one otherwise."""
+    for line in title_lines(report):
+        console.print(Text(line), soft_wrap=True)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("table")
+    for column in COLUMNS:
+        table.add_column(column, justify="right")
+    rows = table_rows(report)
+    for number, (name, values) in enumerate(rows):
+        last = number == len(rows) - 1
+        table.add_row(
+            name,
+            *(f"{v:,}" for v in values),
+            style="bold" if last else None,
+            end_section=number == len(rows) - 2,
+        )
+    console.print(table)
+    console.print()
+    for line in detail_lines(report):
+        console.print(Text(line), soft_wrap=True, highlight=False)

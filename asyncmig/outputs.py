@@ -1,0 +1,141 @@
+"""The command line's outputs: logs, progress, the summary, the JSON report, the rejects file.
+
+stdout carries the summary only (a rich table on a terminal, plain text when piped);
+stderr carries progress and logs. A log file, when asked for, gets everything at debug
+level whatever the console shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING, Final, Self
+
+from asyncmig.errors import ConfigError
+from asyncmig.progress import DEFAULT_INTERVAL, LineProgress, NullProgress
+from asyncmig.report import EXIT_FAILURE
+from asyncmig.reportfile import write_report
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+
+    from rich.console import Console
+
+    from asyncmig.progress import Progress, Tracker
+    from asyncmig.report import Report
+
+log = logging.getLogger("asyncmig")
+
+_CONSOLE_FORMAT: Final = "asyncmig: %(levelname)s: %(message)s"
+_FILE_FORMAT: Final = "%(asctime)s %(levelname)s %(message)s"
+
+
+def default_rejects(db: Path) -> Path:
+    """Beside the database, named after it and the run: ``<stem>.rejects-<time>.jsonl``."""
+    return db.with_name(f"{db.stem}.rejects-{time.strftime('%Y%m%dT%H%M%S')}.jsonl")
+
+
+class Outputs:
+    """Set up logging and progress for one command-line run; conclude it."""
+
+    def __init__(
+        self,
+        *,
+        verbose: bool = False,
+        quiet: bool = False,
+        log_file: Path | None = None,
+        report: Path | None = None,
+        progress_interval: float = DEFAULT_INTERVAL,
+        default_rejects: Path | None = None,
+    ) -> None:
+        self.report_path = report
+        #: The rejects file the run chose itself: removed again when it stayed empty.
+        self.default_rejects = default_rejects
+        console = None
+        tracker: Tracker | None = None
+        if quiet:
+            self.progress: Progress = NullProgress()
+        elif sys.stderr.isatty():
+            from asyncmig import display  # noqa: PLC0415 - rich only for a terminal
+
+            console = display.stderr_console()
+            tracker = display.BarProgress(console)
+        else:
+            tracker = LineProgress(sys.stderr, progress_interval)
+        self.progress = tracker or NullProgress()
+        # main() may run more than once in a process (tests do): put the logger back after.
+        self._saved = (log.handlers[:], log.level, log.propagate)
+        self._handlers = _configure_logging(verbose, quiet, log_file, console)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.progress.finish()
+        self._remove_empty_rejects()
+        log.handlers[:], level, log.propagate = self._saved
+        log.setLevel(level)
+        for handler in self._handlers:
+            handler.close()
+
+    def conclude(self, report: Report) -> int:
+        """Print the summary, write the JSON report; the exit status."""
+        self.progress.finish()  # the bar must be gone before the summary is printed
+        if self._remove_empty_rejects() and report.rejects_file == str(self.default_rejects):
+            report.rejects_file = None
+        code = report.exit_code
+        if self.report_path is not None:
+            try:
+                write_report(report, self.report_path, code)
+            except OSError as error:
+                print(f"asyncmig: cannot write the report: {error}", file=sys.stderr)
+                code = EXIT_FAILURE
+        if sys.stdout.isatty():
+            from asyncmig import display  # noqa: PLC0415 - rich only for a terminal
+
+            display.print_summary(report, display.stdout_console())
+        else:
+            print(report.summary())
+        return code
+
+    def _remove_empty_rejects(self) -> bool:
+        """Remove the rejects file the run named itself if nothing went into it."""
+        path = self.default_rejects
+        if path is not None and path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+            return True
+        return False
+
+
+def _configure_logging(
+    verbose: bool, quiet: bool, log_file: Path | None, console: Console | None
+) -> list[logging.Handler]:
+    """Console handler at the asked level, and the log file at debug; the new handlers."""
+    if console is not None:
+        from asyncmig import display  # noqa: PLC0415 - rich only for a terminal
+
+        handler: logging.Handler = display.ConsoleHandler(console)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_CONSOLE_FORMAT))
+    handler.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+    handlers = [handler]
+    if log_file is not None:
+        try:
+            to_file = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"cannot write the log file {log_file}: {error}") from None
+        to_file.setFormatter(logging.Formatter(_FILE_FORMAT))
+        to_file.setLevel(logging.DEBUG)
+        handlers.append(to_file)
+    log.handlers[:] = handlers
+    log.setLevel(min(h.level for h in handlers))
+    log.propagate = False
+    return handlers

@@ -1,0 +1,238 @@
+"""Every record not migrated, as it arrives: a JSON Lines file, a capped sample, the limit.
+
+One line per rejected, orphaned or duplicate record, and per damaged or unreadable file,
+written the moment the writer meets it (nothing is gathered in memory). A line holds the
+source file, the index in it, the byte offset where the reader knew it, the table, the
+record's id, the outcome, every error with its JSON path, and the original record as read
+(one line of JSON, a provider key's ``key`` redacted). Rejected records bring their
+original from the parser; orphans and duplicates were sent as rows, so their originals
+are read again from the file, only when a rejects file is being written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import IO, TYPE_CHECKING, Literal
+
+import anyio
+import msgspec
+
+from asyncmig import redact
+from asyncmig.errors import ConfigError
+from asyncmig.originals import Originals, read_excerpt
+from asyncmig.report import SAMPLE, Rejection
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from asyncmig.options import Options
+    from asyncmig.protocol import Reject, Rows
+    from asyncmig.report import Report
+    from asyncmig.source import SourceFile
+    from asyncmig.writer import Duplicate
+
+log = logging.getLogger("asyncmig")
+
+Outcome = Literal["rejected", "orphaned", "duplicate", "damaged", "unreadable"]
+
+
+class LineError(msgspec.Struct, frozen=True):
+    """One error: where in the record (a JSON path, None for the record as a whole)."""
+
+    path: str | None
+    message: str
+
+
+class RejectLine(msgspec.Struct, frozen=True):
+    """One line of the rejects file."""
+
+    file: str
+    index: int | None
+    offset: int | None
+    table: str | None
+    id: str | None
+    outcome: Outcome
+    errors: list[LineError]
+    #: The record's JSON text as read (compact, secrets redacted); None when unknown.
+    record: msgspec.Raw | None = None
+    #: For a damaged file: the text around the damage.
+    excerpt: str | None = None
+
+
+def split_error(text: str) -> LineError:
+    """``"$.a.b: message"`` -> its path and message."""
+    if text.startswith("$"):
+        path, sep, message = text.partition(": ")
+        if sep:
+            return LineError(path, message)
+    return LineError(None, text)
+
+
+def _line_error(rejection: Rejection, text: str) -> LineError:
+    if rejection.outcome == "duplicate":
+        return LineError("$.id", text)
+    return split_error(text)
+
+
+class Rejects:
+    """The writer's account of records not migrated: file, sample, counts, limit."""
+
+    def __init__(self, report: Report, options: Options) -> None:
+        self.report = report
+        self.limit = options.max_rejects
+        self.path = options.rejects
+        self.count = 0
+        self._out: IO[bytes] | None = None
+        self._encoder = msgspec.json.Encoder()
+        self._originals: Originals | None = None
+
+    def open(self) -> None:
+        """Create the file now (owner-only: it holds other people's records), so a path
+        that cannot be written fails the run before any record is."""
+        if self.path is None:
+            return
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as error:
+            raise ConfigError(f"cannot write the rejects file {self.path}: {error}") from None
+        self._out = os.fdopen(fd, "wb")
+        self.report.rejects_file = str(self.path)
+
+    def close(self) -> None:
+        self.file_done()
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    @property
+    def exceeded(self) -> bool:
+        """More records were not migrated than the limit allows."""
+        return self.limit is not None and self.count > self.limit
+
+    def rejected(self, source: SourceFile, message: Reject) -> None:
+        rejection = Rejection(
+            source.rel,
+            message.index,
+            _table(source),
+            "rejected",
+            message.record_id,
+            tuple(message.errors),
+            message.offset,
+        )
+        self._listed(rejection, message.original)
+
+    async def duplicates(self, source: SourceFile, duplicates: list[Duplicate]) -> None:
+        originals = await self._read_again(source, [d.index for d in duplicates])
+        for duplicate, original in zip(duplicates, originals, strict=True):
+            rejection = Rejection(
+                source.rel,
+                duplicate.index,
+                _table(source),
+                "duplicate",
+                duplicate.row_id,
+                (f"id {duplicate.row_id} is already migrated from {duplicate.first_path}",),
+            )
+            self._listed(rejection, original)
+
+    async def orphaned(self, source: SourceFile, batch: Rows, reason: str) -> None:
+        self.count += len(batch.rows)
+        if self._out is None:
+            return
+        originals = await self._read_again(source, batch.indexes)
+        errors, table = [LineError(None, reason)], _table(source)
+        for row, index, original in zip(batch.rows, batch.indexes, originals, strict=True):
+            record = None if original is None else msgspec.Raw(original)
+            self._write(
+                RejectLine(source.rel, index, None, table, row[0], "orphaned", errors, record)
+            )
+        log.debug("%s: %d orphaned record(s) listed", source.rel, len(batch.rows))
+
+    def damaged(self, source: SourceFile, found: int, offset: int | None, message: str) -> None:
+        """The file ends early: ``found`` complete records were read before ``offset``."""
+        excerpt = None
+        if offset is not None and _table(source) not in redact.SECRET_FIELDS:
+            excerpt = read_excerpt(source.path, offset)
+        error = LineError(None, f"{message} ({found} complete record(s) read before it)")
+        line = RejectLine(source.rel, found, offset, _table(source), None, "damaged", [error])
+        self._write(msgspec.structs.replace(line, excerpt=excerpt))
+
+    def unreadable(self, source: SourceFile, message: str) -> None:
+        error = LineError(None, message)
+        table = source.entity.table if source.entity else None
+        self._write(RejectLine(source.rel, None, None, table, None, "unreadable", [error]))
+
+    def file_done(self) -> None:
+        """The writer is past the file: stop reading it again."""
+        if self._originals is not None:
+            self._originals.close()
+            self._originals = None
+
+    def _listed(self, rejection: Rejection, original: bytes | None) -> None:
+        """A rejected or duplicate record: counted, sampled, logged and written."""
+        self.count += 1
+        if len(self.report.rejections) < SAMPLE:
+            self.report.rejections.append(rejection)
+        if log.isEnabledFor(logging.INFO):
+            record = f" id {rejection.record_id}" if rejection.record_id is not None else ""
+            log.info(
+                "%s #%d%s (%s, %s): %s",
+                rejection.path,
+                rejection.index,
+                record,
+                rejection.table,
+                rejection.outcome,
+                "; ".join(rejection.errors),
+            )
+        if self._out is not None:
+            self._write(
+                RejectLine(
+                    rejection.path,
+                    rejection.index,
+                    rejection.offset,
+                    rejection.table,
+                    rejection.record_id,
+                    rejection.outcome,
+                    [_line_error(rejection, e) for e in rejection.errors],
+                    None if original is None else msgspec.Raw(original),
+                )
+            )
+
+    def _write(self, line: RejectLine) -> None:
+        if self._out is not None:
+            self._out.write(self._encoder.encode(line) + b"\n")
+            self.report.rejects_lines += 1
+
+    async def _read_again(self, source: SourceFile, indexes: list[int]) -> list[bytes | None]:
+        """The originals of these entries (ascending), read again from the file."""
+        if self._out is None:
+            return [None] * len(indexes)
+        if self._originals is None:
+            self._originals = Originals(source)
+        return await anyio.to_thread.run_sync(self._originals.take, indexes)
+
+
+def _table(source: SourceFile) -> str:
+    assert source.entity is not None
+    return source.entity.table
+
+
+def check_path(path: Path | None) -> None:
+    """ConfigError now, before the database is touched, if the rejects file cannot be made."""
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write the rejects file {path}: no writable folder {folder}")
+    if path.is_dir():
+        raise ConfigError(f"cannot write the rejects file {path}: it is a folder")
+
+
+def stopped_message(limit: int, count: int) -> str:
+    return f"{count:,} records were not migrated, more than --max-rejects {limit:,} allows"
+
+
+def elapsed_since(migrated_at: int) -> float:
+    """Seconds since the run began (its ``migrated_at``, epoch ms)."""
+    return max(0.0, time.time() - migrated_at / 1000)
