@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks import cases as case_list
+from benchmarks import machine
 from benchmarks.generate import parse_size
 from benchmarks.runner import BenchError, Root, Settings, data_root, run_root
 
@@ -84,10 +85,6 @@ def select_cases(spec: str, extra: Sequence[str]) -> list[Case]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # Imported late: the runner must stay small while it runs cases, because a child's
-    # ru_maxrss starts from its parent's size at the fork, and matplotlib is large.
-    from benchmarks import charts, machine, report  # noqa: PLC0415
-
     settings = Settings(args.repeats, args.warmup, parse_size(args.sweep_size), args.seed)
     cases = select_cases(args.cases, args.asyncmig_args)
     described = machine.describe()
@@ -104,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     described["runner_peak_rss"] = f"{runner_rss / 1e6:.0f} MB"
     described["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    # Imported only now: the runner must stay small while it runs cases, because a child's
+    # ru_maxrss starts from its parent's size at the fork, and matplotlib is large.
+    from benchmarks import charts, report  # noqa: PLC0415
+
     args.out.mkdir(parents=True, exist_ok=True)
     text = report.markdown(results, described)
     (args.out / "results.md").write_text(text)

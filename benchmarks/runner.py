@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from benchmarks.cases import Case
+
+#: Cases run ``python -m benchmarks...`` from any working directory.
+_ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        filter(None, (str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")))
+    ),
+}
 
 #: Slow cases (sqlite-utils) run once, without their own warm-up, on roots this big.
 SLOW_SIZE = 1024**3
@@ -106,6 +115,9 @@ class Root:
 def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Result]:
     """Measure ``cases`` on one data root, repeats interleaved round by round so that a
     change in the machine's load spreads over every case instead of landing on one."""
+    plans = _plans(root, cases, settings)
+    if not plans:
+        return []
     want = expected_records(root.path)
     root.work.mkdir(parents=True, exist_ok=True)
     # The warm-up of the whole root: one untimed asyncmig run, which fills the page cache
@@ -114,7 +126,6 @@ def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Resu
         stale.unlink()
     _run(case_list.BASELINE, root, root.reference, want)
     json_bytes = sum(p.stat().st_size for p in root.data.rglob("*") if p.is_file())
-    plans = _plans(root, cases, settings)
     results = {
         c.key: Result(
             c.key,
@@ -164,9 +175,11 @@ def _run(case: Case, root: Root, db: Path, want: dict[str, int]) -> Run:
     if case.kind == "sqlite-utils" and not is_converted(folder):
         print(f"  converting {root.data} for sqlite-utils into {folder}", file=sys.stderr)
         module = [sys.executable, "-m", "benchmarks.sqlite_utils_case"]
-        subprocess.run([*module, "convert", str(root.data), str(folder), *case.args], check=True)
+        subprocess.run(
+            [*module, "convert", str(root.data), str(folder), *case.args], check=True, env=_ENV
+        )
     command = case_list.command(case, root.data, db, reference=root.reference, converted=folder)
-    measured = measure(command)
+    measured = measure(command, env=_ENV)
     if measured.returncode != 0:
         raise BenchError(
             f"{case.key} exited {measured.returncode}: {' '.join(command)}\n"

@@ -45,21 +45,25 @@ def _where(r: Result) -> str:
     return f"{'many files' if r.shape == 'many' else 'few big files'}, {size}"
 
 
-def _at(results: Sequence[Result], case: str, shape: str) -> Result | None:
-    """``case`` on ``shape`` at the target size, else at the largest size measured."""
-    found = [r for r in results if r.case == case and r.shape == shape and r.runs]
-    exact = [r for r in found if r.size == TARGET_SIZE]
-    if exact:
-        return exact[0]
-    return max(found, key=lambda r: r.size) if found else None
+def _pair(
+    results: Sequence[Result], case: str, other: str, shape: str
+) -> tuple[Result, Result] | None:
+    """Both cases on ``shape`` at the target size, else at the largest size both have."""
+    found = {(r.case, r.size): r for r in results if r.shape == shape and r.runs}
+    sizes = {s for c, s in found if c == case} & {s for c, s in found if c == other}
+    if not sizes:
+        return None
+    size = TARGET_SIZE if TARGET_SIZE in sizes else max(sizes)
+    return found[case, size], found[other, size]
 
 
 def _ratio(
     results: Sequence[Result], name: str, other: str, shape: str, limit: float, *, faster: bool
 ) -> Target:
-    base, alt = _at(results, BASELINE.key, shape), _at(results, other, shape)
-    if base is None or alt is None or base.size != alt.size:
+    pair = _pair(results, BASELINE.key, other, shape)
+    if pair is None:
         return Target(name, f"{shape}", "-", "-", None)
+    base, alt = pair
     if faster:  # how many times faster asyncmig is than the other case
         value = _time(alt) / _time(base)
         return Target(name, _where(base), f"{value:.2f}x faster", f">= {limit}x", value >= limit)
