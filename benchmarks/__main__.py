@@ -52,7 +52,24 @@ def _parser() -> argparse.ArgumentParser:
     keys = ", ".join(c.key for c in case_list.CASES)
     add("--cases", default="all", help=f"all, main, sweeps, or case keys: {keys}")
     add("--repeats", type=int, default=3, help="measured runs per case (default: %(default)s)")
-    add("--warmup", type=int, default=1, help="unmeasured runs per case (default: %(default)s)")
+    add(
+        "--warmup",
+        type=int,
+        default=1,
+        help="unmeasured runs per case on roots under 1 GB (default: %(default)s); every root "
+        "also gets one untimed asyncmig run first",
+    )
+    add(
+        "--slow-repeats",
+        type=int,
+        default=1,
+        help="runs of sqlite-utils and of the sweeps on roots of 1 GB+ (default: %(default)s)",
+    )
+    add(
+        "--full",
+        action="store_true",
+        help="every case on every root with --warmup and --repeats (no 1 GB+ reductions)",
+    )
     add("--sweep-size", default="1GB", help="the many-files size the sweeps run on (%(default)s)")
     add("--seed", type=int, default=1)
     add("--cache", type=Path, default=HERE / "data", help="generated data roots (%(default)s)")
@@ -85,7 +102,14 @@ def select_cases(spec: str, extra: Sequence[str]) -> list[Case]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings(args.repeats, args.warmup, parse_size(args.sweep_size), args.seed)
+    settings = Settings(
+        repeats=args.repeats,
+        warmup=args.warmup,
+        slow_repeats=args.slow_repeats,
+        full=args.full,
+        sweep_size=parse_size(args.sweep_size),
+        seed=args.seed,
+    )
     cases = select_cases(args.cases, args.asyncmig_args)
     described = machine.describe()
     results: list[Result] = []

@@ -31,8 +31,9 @@ _ENV = {
     ),
 }
 
-#: Slow cases (sqlite-utils) run once, without their own warm-up, on roots this big.
-SLOW_SIZE = 1024**3
+#: Roots this big get no per-case warm-up (the root's warm-up run stands in), and their
+#: slow cases run fewer times: what keeps the default set within 10 minutes on 2 cores.
+BIG_SIZE = 1024**3
 
 
 class BenchError(Exception):
@@ -68,7 +69,12 @@ class Result:
 @dataclass(frozen=True, slots=True)
 class Settings:
     repeats: int = 3
+    #: Per-case warm-up runs on roots under BIG_SIZE.
     warmup: int = 1
+    #: Repeats of slow cases (sqlite-utils, sweeps) on roots of BIG_SIZE and more.
+    slow_repeats: int = 1
+    #: Every case on every root, full warm-ups and repeats: no BIG_SIZE reductions.
+    full: bool = False
     sweep_size: int = 1024**3
     seed: int = 1
 
@@ -115,7 +121,7 @@ class Root:
 def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Result]:
     """Measure ``cases`` on one data root, repeats interleaved round by round so that a
     change in the machine's load spreads over every case instead of landing on one."""
-    plans = _plans(root, cases, settings)
+    plans = plan_runs(root, cases, settings)
     if not plans:
         return []
     want = expected_records(root.path)
@@ -159,14 +165,15 @@ def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Resu
     return list(results.values())
 
 
-def _plans(root: Root, cases: Sequence[Case], settings: Settings) -> dict[Case, tuple[int, int]]:
+def plan_runs(root: Root, cases: Sequence[Case], settings: Settings) -> dict[Case, tuple[int, int]]:
     """(warm-ups, repeats) of each case that runs on this root."""
     sweep_root = root.shape == "many" and root.size == settings.sweep_size
-    slow_root = root.size >= SLOW_SIZE
+    if settings.full or root.size < BIG_SIZE:
+        return {c: (settings.warmup, settings.repeats) for c in cases if sweep_root or not c.sweep}
     return {
-        c: (0, 1) if c.slow and slow_root else (settings.warmup, settings.repeats)
+        c: (0, settings.slow_repeats if c.slow else settings.repeats)
         for c in cases
-        if sweep_root or not c.sweep
+        if (sweep_root or not c.sweep) and root.shape in c.big_shapes
     }
 
 
@@ -178,6 +185,8 @@ def _run(case: Case, root: Root, db: Path, want: dict[str, int]) -> Run:
         subprocess.run(
             [*module, "convert", str(root.data), str(folder), *case.args], check=True, env=_ENV
         )
+    if case.kind == "sqlite-utils":
+        _read_through(folder)
     command = case_list.command(case, root.data, db, reference=root.reference, converted=folder)
     measured = measure(command, env=_ENV)
     if measured.returncode != 0:
@@ -193,6 +202,14 @@ def _run(case: Case, root: Root, db: Path, want: dict[str, int]) -> Run:
     cpu = reported.get("cpu_seconds", measured.cpu_seconds)
     db_bytes = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) if db.exists() else 0
     return Run(wall, cpu, measured.peak_tree_rss, measured.peak_process_rss, db_bytes)
+
+
+def _read_through(folder: Path) -> None:
+    """Read every file once, so a case's input comes from the page cache like the data's."""
+    for path in folder.iterdir():
+        with path.open("rb") as stream:
+            while stream.read(1 << 20):
+                pass
 
 
 def row_counts(db: Path, tables: dict[str, int]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from benchmarks import cases as case_list
 from benchmarks.generate import generate
 from benchmarks.measure import measure
 from benchmarks.naive import main as naive_main
-from benchmarks.runner import BenchError, Root, Settings, data_root, run_root
+from benchmarks.runner import BenchError, Root, Settings, data_root, plan_runs, run_root
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -93,3 +93,21 @@ def test_a_case_with_missing_rows_fails_the_run(tmp_path: Path) -> None:
 def root_counts(path: Path) -> dict[str, int]:
     lines = (path / ".complete").read_text().splitlines()
     return {table: int(n) for table, n in (line.split() for line in lines)}
+
+
+def test_big_roots_run_slow_cases_fewer_times_and_skip_per_case_warmups(tmp_path: Path) -> None:
+    by_key = {c.key: c for c in case_list.CASES}
+    chosen = [by_key[k] for k in ("asyncmig", "sqlite-utils-nl", "batch-100")]
+    settings = Settings(repeats=3, warmup=1, slow_repeats=1)
+    many = Root(tmp_path, "many", 1024**3, tmp_path)
+    few = Root(tmp_path, "few", 1024**3, tmp_path)
+    assert [(c.key, plan) for c, plan in plan_runs(many, chosen, settings).items()] == [
+        ("asyncmig", (0, 3)),
+        ("sqlite-utils-nl", (0, 1)),
+        ("batch-100", (0, 1)),
+    ]
+    assert [c.key for c in plan_runs(few, chosen, settings)] == ["asyncmig"]
+    full = plan_runs(few, chosen, Settings(repeats=3, warmup=1, full=True))
+    assert list(full.values()) == [(1, 3), (1, 3)]
+    small = Root(tmp_path, "many", 100 * 1024**2, tmp_path)
+    assert list(plan_runs(small, chosen, settings).values()) == [(1, 3), (1, 3)]
