@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--cache", type=Path, default=HERE / "data", help="generated data roots (%(default)s)")
     add("--work", type=Path, default=HERE / "work", help="databases, converted input")
     add("--out", type=Path, default=HERE / "results", help="where results go (%(default)s)")
+    add("--render", action="store_true", help="only remake results.md and charts from results.json")
     add("asyncmig_args", nargs="*", help="after --: options for an extra asyncmig case")
     return parser
 
@@ -102,6 +103,11 @@ def select_cases(spec: str, extra: Sequence[str]) -> list[Case]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.render:
+        from benchmarks import report  # noqa: PLC0415
+
+        write_outputs(args.out, *report.read_json(args.out / "results.json"))
+        return 0
     settings = Settings(
         repeats=args.repeats,
         warmup=args.warmup,
@@ -127,17 +133,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     described["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     # Imported only now: the runner must stay small while it runs cases, because a child's
     # ru_maxrss starts from its parent's size at the fork, and matplotlib is large.
-    from benchmarks import charts, report  # noqa: PLC0415
+    from benchmarks import report  # noqa: PLC0415
 
     args.out.mkdir(parents=True, exist_ok=True)
-    text = report.markdown(results, described)
-    (args.out / "results.md").write_text(text)
     report.write_json(args.out / "results.json", results, described, settings)
-    charts.throughput(args.out / "throughput.png", results)
-    charts.memory(args.out / "memory.png", results)
-    print(text)
+    print(write_outputs(args.out, results, described))
     print(f"results written to {args.out}", file=sys.stderr)
     return 0
+
+
+def write_outputs(out: Path, results: Sequence[Result], described: dict[str, str]) -> str:
+    """results.md, the charts and machine.txt from the results; the Markdown text."""
+    from benchmarks import charts, report  # noqa: PLC0415  (matplotlib: see main)
+
+    text = report.markdown(results, described)
+    (out / "results.md").write_text(text)
+    (out / "machine.txt").write_text(
+        f"{described.get('summary', '')}\n\n{described.get('lscpu', '')}\n"
+    )
+    charts.throughput(out / "throughput.png", results)
+    charts.memory(out / "memory.png", results)
+    return text
 
 
 if __name__ == "__main__":

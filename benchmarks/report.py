@@ -8,13 +8,13 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Final
 
 from benchmarks.cases import BASELINE
+from benchmarks.runner import Result, Run
 from benchmarks.targets import compute, targets_table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from benchmarks.runner import Result
 
 GIB: Final = 1024**3
 MIB: Final = 1024**2
@@ -53,6 +53,10 @@ def markdown(results: Sequence[Result], machine: dict[str, str]) -> str:
     """Tables per data root, then the targets, then how the comparison is made."""
     lines = [
         "# asyncmig benchmark results\n",
+        "Times are medians of the measured runs, with the fastest and slowest in brackets. "
+        "A load average well above 0 at the start means other work shared the CPUs: on the "
+        "shared development machines, times move by 10-25 % from run to run. Re-run the "
+        "whole set on a quiet machine with `python -m benchmarks` (or `nox -s bench`).\n",
         f"Machine: {machine.get('summary', '')}. Load average at start "
         f"{machine.get('load_average_at_start', '?')}, at end "
         f"{machine.get('load_average_at_end', '?')}; runner peak RSS "
@@ -101,6 +105,16 @@ def _table(rows: Sequence[Result], base: Result | None) -> list[str]:
         "size at the fork.\n"
     )
     return out
+
+
+def read_json(path: Path) -> tuple[list[Result], dict[str, str]]:
+    """The results and machine description ``write_json`` wrote."""
+    document = json.loads(path.read_text())
+    results = []
+    for raw in document["results"]:
+        runs = [Run(**run) for run in raw.pop("runs")]
+        results.append(Result(**raw, runs=runs))
+    return results, document["machine"]
 
 
 def write_json(

@@ -84,3 +84,10 @@ def test_main_writes_table_json_and_charts(tmp_path: Path) -> None:
     assert "sqlite-utils insert --nl" in (out / "results.md").read_text()
     for chart in ("throughput.png", "memory.png"):
         assert (out / chart).read_bytes().startswith(b"\x89PNG")
+    assert "Model name" in (out / "machine.txt").read_text()
+    table = (out / "results.md").read_text()
+    for made in ("results.md", "throughput.png", "memory.png"):
+        (out / made).unlink()
+    assert main(["--render", "--out", str(out)]) == 0
+    assert (out / "results.md").read_text() == table
+    assert (out / "memory.png").read_bytes().startswith(b"\x89PNG")
