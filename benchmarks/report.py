@@ -25,7 +25,8 @@ HOW_COMPARED: Final = (
     "after every run the runner checks that each table holds exactly the generator's record "
     "count, which asyncmig's database holds too (the parse floor's counts come from the parser). "
     "The naive script and the sqlite-utils files build id and data as asyncmig does "
-    "(tests/test_bench.py checks the naive script's rows byte for byte against asyncmig's). "
+    "(tests/test_bench.py checks the naive script's ids and data byte for byte against "
+    "asyncmig's). "
     "The write floor times only its inserts, commits, indexes and ANALYZE; sqlite-utils's "
     "input files are converted from the data root beforehand, outside the clock."
 )
