@@ -104,7 +104,7 @@ def select_cases(spec: str, extra: Sequence[str]) -> list[Case]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.render:
-        from benchmarks import report  # noqa: PLC0415
+        from benchmarks import report  # noqa: PLC0415  (matplotlib: see below)
 
         write_outputs(args.out, *report.read_json(args.out / "results.json"))
         return 0
@@ -116,15 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sweep_size=parse_size(args.sweep_size),
         seed=args.seed,
     )
-    cases = select_cases(args.cases, args.asyncmig_args)
     described = machine.describe()
-    results: list[Result] = []
     try:
-        for shape in args.shapes.split(","):
-            for size in (parse_size(s) for s in args.sizes.split(",")):
-                path = data_root(size, shape, args.seed, args.cache)
-                root = Root(path, shape, size, args.work / path.name)
-                results.extend(run_root(root, cases, settings))
+        results = _measure(args, select_cases(args.cases, args.asyncmig_args), settings)
     except BenchError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1
@@ -140,6 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(write_outputs(args.out, results, described))
     print(f"results written to {args.out}", file=sys.stderr)
     return 0
+
+
+def _measure(args: argparse.Namespace, cases: list[Case], settings: Settings) -> list[Result]:
+    results: list[Result] = []
+    for shape in args.shapes.split(","):
+        for size in (parse_size(s) for s in args.sizes.split(",")):
+            path = data_root(size, shape, args.seed, args.cache)
+            results.extend(
+                run_root(Root(path, shape, size, args.work / path.name), cases, settings)
+            )
+    return results
 
 
 def write_outputs(out: Path, results: Sequence[Result], described: dict[str, str]) -> str:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from matplotlib.axes import Axes
+
     from benchmarks.runner import Result
 
 
@@ -25,42 +27,28 @@ def throughput(path: Path, results: Sequence[Result]) -> None:
     roots = sorted(
         {(r.shape, r.size) for r in results if r.runs}, key=lambda k: (k[0] != "many", k[1])
     )
-    fig, axes = plt.subplots(
-        len(roots),
-        1,
-        figsize=(
-            9,
-            2.2
-            + 0.42
-            * max(sum(1 for r in results if (r.shape, r.size) == k and r.runs) for k in roots)
-            * len(roots),
-        ),
-        squeeze=False,
-    )
-    for ax, (shape, size) in zip(axes[:, 0], roots, strict=True):
-        rows = [r for r in results if (r.shape, r.size) == (shape, size) and r.runs][::-1]
-        mb = [r.json_bytes / 1e6 for r in rows]
-        mid = [
-            m / statistics.median(run.wall_seconds for run in r.runs)
-            for m, r in zip(mb, rows, strict=True)
-        ]
-        low = [m / max(run.wall_seconds for run in r.runs) for m, r in zip(mb, rows, strict=True)]
-        high = [m / min(run.wall_seconds for run in r.runs) for m, r in zip(mb, rows, strict=True)]
-        colors = ["tab:blue" if r.kind == "asyncmig" else "tab:gray" for r in rows]
-        ax.barh(
-            [r.label for r in rows],
-            mid,
-            color=colors,
-            xerr=[
-                [m - lo for m, lo in zip(mid, low, strict=True)],
-                [hi - m for m, hi in zip(mid, high, strict=True)],
-            ],
-        )
+    groups = [[r for r in results if (r.shape, r.size) == k and r.runs][::-1] for k in roots]
+    height = 2.2 + 0.42 * max(len(rows) for rows in groups) * len(roots)
+    fig, axes = plt.subplots(len(roots), 1, figsize=(9, height), squeeze=False)
+    for ax, (shape, size), rows in zip(axes[:, 0], roots, groups, strict=True):
+        _bars(ax, rows)
         ax.set_title(f"{'many files' if shape == 'many' else 'few big files'}, {size_label(size)}")
         ax.set_xlabel("MB/s of JSON (median; whiskers: slowest and fastest run)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _bars(ax: Axes, rows: Sequence[Result]) -> None:
+    mid, low, high = [], [], []
+    for r in rows:
+        times = [run.wall_seconds for run in r.runs]
+        mb = r.json_bytes / 1e6
+        mid.append(mb / statistics.median(times))
+        low.append(mid[-1] - mb / max(times))
+        high.append(mb / min(times) - mid[-1])
+    colors = ["tab:blue" if r.kind == "asyncmig" else "tab:gray" for r in rows]
+    ax.barh([r.label for r in rows], mid, color=colors, xerr=[low, high])
 
 
 def memory(path: Path, results: Sequence[Result]) -> None:

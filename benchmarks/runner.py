@@ -124,24 +124,12 @@ def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Resu
     plans = plan_runs(root, cases, settings)
     if not plans:
         return []
-    want = expected_records(root.path)
-    root.work.mkdir(parents=True, exist_ok=True)
-    # The warm-up of the whole root: one untimed asyncmig run, which fills the page cache
-    # and whose database holds the final rows the write floor inserts.
-    for stale in root.work.glob("reference.db*"):
-        stale.unlink()
-    _run(case_list.BASELINE, root, root.reference, want)
+    want = _warm_up(root)
     json_bytes = sum(p.stat().st_size for p in root.data.rglob("*") if p.is_file())
+    records = sum(want.values())
     results = {
         c.key: Result(
-            c.key,
-            c.label,
-            c.kind,
-            root.shape,
-            root.size,
-            json_bytes,
-            sum(want.values()),
-            c.self_timed,
+            c.key, c.label, c.kind, root.shape, root.size, json_bytes, records, c.self_timed
         )
         for c in plans
     }
@@ -149,11 +137,7 @@ def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Resu
         for case, (warmup, repeats) in plans.items():
             if round_no >= warmup + repeats:
                 continue
-            folder = Path(tempfile.mkdtemp(prefix=f"{case.key}-", dir=root.work))
-            try:
-                run = _run(case, root, folder / "octoprompt.db", want)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
+            run = _run_fresh(case, root, want)
             state = "warm-up" if round_no < warmup else f"run {round_no - warmup + 1}/{repeats}"
             print(
                 f"  {root.path.name} {case.key:<20} {state:<9} {run.wall_seconds:7.2f} s "
@@ -163,6 +147,26 @@ def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Resu
             if round_no >= warmup:
                 results[case.key].runs.append(run)
     return list(results.values())
+
+
+def _warm_up(root: Root) -> dict[str, int]:
+    """The warm-up of the whole root: one untimed asyncmig run, which fills the page cache
+    and whose database holds the final rows the write floor inserts. The expected counts."""
+    want = expected_records(root.path)
+    root.work.mkdir(parents=True, exist_ok=True)
+    for stale in root.work.glob("reference.db*"):
+        stale.unlink()
+    _run(case_list.BASELINE, root, root.reference, want)
+    return want
+
+
+def _run_fresh(case: Case, root: Root, want: dict[str, int]) -> Run:
+    """One run in a new folder, removed afterwards whatever happens."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{case.key}-", dir=root.work))
+    try:
+        return _run(case, root, folder / "octoprompt.db", want)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def plan_runs(root: Root, cases: Sequence[Case], settings: Settings) -> dict[Case, tuple[int, int]]:
