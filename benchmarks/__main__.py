@@ -1,114 +1,164 @@
-"""``python -m benchmarks``: migrate a generated data root as a user would, and measure it.
+"""``python -m benchmarks``: asyncmig side by side with the alternatives, on generated data.
 
-    python -m benchmarks --size 1GB --shape many
+    python -m benchmarks                               # the default set (what results/ holds)
+    python -m benchmarks --sizes 100MB --shapes few --cases asyncmig,naive --repeats 5
+    python -m benchmarks --sizes 100MB --cases asyncmig -- --workers 2   # asyncmig + options
 
-generates the data root once (cached under ``benchmarks/data/``, keyed by size, shape
-and seed), runs ``python -m asyncmig`` on it in a fresh subprocess, checks the row counts
-against what the generator wrote, and prints time, rows/s, MB/s and peak memory.
+Data roots are generated once (cached under ``benchmarks/data/``, keyed by size, shape and
+seed). On each root: one untimed asyncmig run (the warm-up of the page cache, and the
+write floor's rows), then every case in a fresh subprocess, warm-ups first, repeats
+interleaved round by round, each run's database checked for the generator's row count in
+every table. Writes results.md, results.json, throughput.png and memory.png to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import sqlite3
+import os
+import resource
 import sys
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.generate import generate, parse_size
-from benchmarks.measure import measure
+from benchmarks import cases as case_list
+from benchmarks import machine
+from benchmarks.generate import parse_size
+from benchmarks.runner import BenchError, Root, Settings, data_root, run_root
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from benchmarks.generate import GenerateResult
+    from benchmarks.cases import Case
+    from benchmarks.runner import Result
 
 HERE = Path(__file__).resolve().parent
+GROUPS = {
+    "all": case_list.CASES,
+    "main": case_list.ASYNCMIG_CASES + case_list.COMPARISON_CASES,
+    "sweeps": case_list.SWEEP_CASES,
+}
 
 
-def data_root(size: int, shape: str, seed: int, cache: Path) -> tuple[Path, GenerateResult | None]:
-    """The cached data root for these settings, generated when missing."""
-    root = cache / f"{shape}-{size}-{seed}"
-    if (root / ".complete").is_file():
-        return root, None
-    shutil.rmtree(root, ignore_errors=True)
-    print(
-        f"generating {shape} data root of {size:,} bytes (seed {seed}) in {root} ...",
-        file=sys.stderr,
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    result = generate(root / "data", size_bytes=size, shape=shape, seed=seed)  # type: ignore[arg-type]
-    (root / ".complete").write_text("\n".join(f"{k} {v}" for k, v in result.records.items()))
-    return root, result
+    add = parser.add_argument
+    add("--sizes", default="100MB,1GB", help="total JSON sizes, comma-separated (%(default)s)")
+    add("--shapes", default="many,few", help="many and/or few (default: %(default)s)")
+    keys = ", ".join(c.key for c in case_list.CASES)
+    add("--cases", default="all", help=f"all, main, sweeps, or case keys: {keys}")
+    add("--repeats", type=int, default=3, help="measured runs per case (default: %(default)s)")
+    add(
+        "--warmup",
+        type=int,
+        default=1,
+        help="unmeasured runs per case on roots under 1 GB (default: %(default)s); every root "
+        "also gets one untimed asyncmig run first",
+    )
+    add(
+        "--slow-repeats",
+        type=int,
+        default=1,
+        help="runs of sqlite-utils and of the sweeps on roots of 1 GB+ (default: %(default)s)",
+    )
+    add(
+        "--full",
+        action="store_true",
+        help="every case on every root with --warmup and --repeats (no 1 GB+ reductions)",
+    )
+    add("--sweep-size", default="1GB", help="the many-files size the sweeps run on (%(default)s)")
+    add("--seed", type=int, default=1)
+    add("--cache", type=Path, default=HERE / "data", help="generated data roots (%(default)s)")
+    add("--work", type=Path, default=HERE / "work", help="databases, converted input")
+    add("--out", type=Path, default=HERE / "results", help="where results go (%(default)s)")
+    add("--render", action="store_true", help="only remake results.md and charts from results.json")
+    add("asyncmig_args", nargs="*", help="after --: options for an extra asyncmig case")
+    return parser
 
 
-def expected_records(root: Path) -> dict[str, int]:
-    lines = (root / ".complete").read_text().splitlines()
-    return {table: int(count) for table, count in (line.split() for line in lines)}
+def select_cases(spec: str, extra: Sequence[str]) -> list[Case]:
+    """The cases named in ``spec`` (groups or keys), plus one asyncmig case with ``extra``."""
+    by_key = {c.key: c for c in case_list.CASES}
+    chosen: list[Case] = []
+    for name in filter(None, (part.strip() for part in spec.split(","))):
+        if name not in GROUPS and name not in by_key:
+            raise SystemExit(f"unknown case {name!r}; choose from {', '.join([*GROUPS, *by_key])}")
+        chosen.extend(c for c in GROUPS.get(name, (by_key.get(name),)) if c and c not in chosen)
+    if extra:
+        args = tuple(extra)
+        chosen.append(
+            replace(
+                case_list.BASELINE,
+                key="asyncmig-extra",
+                label=f"asyncmig {' '.join(args)}",
+                args=args,
+            )
+        )
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--size", default="1GB", help="total JSON size (default: %(default)s)")
-    parser.add_argument("--shape", choices=("many", "few"), default="many")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=HERE / "data",
-        help="where generated data roots are kept (default: %(default)s)",
+    args = _parser().parse_args(argv)
+    if args.render:
+        from benchmarks import report  # noqa: PLC0415  (matplotlib: see below)
+
+        write_outputs(args.out, *report.read_json(args.out / "results.json"))
+        return 0
+    settings = Settings(
+        repeats=args.repeats,
+        warmup=args.warmup,
+        slow_repeats=args.slow_repeats,
+        full=args.full,
+        sweep_size=parse_size(args.sweep_size),
+        seed=args.seed,
     )
-    parser.add_argument("asyncmig_args", nargs="*", help="extra options for asyncmig (after --)")
-    args = parser.parse_args(argv)
-    size = parse_size(args.size)
-    root, _ = data_root(size, args.shape, args.seed, args.cache)
-    want = expected_records(root)
-    with tempfile.TemporaryDirectory(prefix="asyncmig-bench-") as work:
-        db = Path(work) / "octoprompt.db"
-        command = [
-            sys.executable,
-            "-m",
-            "asyncmig",
-            "--data-dir",
-            str(root / "data"),
-            "--db",
-            str(db),
-            *args.asyncmig_args,
-        ]
-        run = measure(command)
-        if run.returncode != 0:
-            print(run.stdout, run.stderr, sep="\n", file=sys.stderr)
-            print(f"asyncmig exited {run.returncode}", file=sys.stderr)
-            return 1
-        got = _row_counts(db, want)
-        db_size = db.stat().st_size
-    if got != want:
-        print(f"row counts differ from the generator's: {got} != {want}", file=sys.stderr)
+    described = machine.describe()
+    try:
+        results = _measure(args, select_cases(args.cases, args.asyncmig_args), settings)
+    except BenchError as error:
+        print(f"benchmark failed: {error}", file=sys.stderr)
         return 1
-    rows = sum(want.values())
-    json_bytes = sum(p.stat().st_size for p in (root / "data").rglob("*") if p.is_file())
-    print(
-        f"asyncmig {' '.join(args.asyncmig_args) or '(defaults)'} on {args.shape} "
-        f"{json_bytes / 1e9:.2f} GB ({rows:,} rows)"
-    )
-    print(f"  time      {run.wall_seconds:8.2f} s wall, {run.cpu_seconds:.2f} s CPU")
-    print(f"  rows/s    {rows / run.wall_seconds:11,.0f}")
-    print(f"  MB/s      {json_bytes / 1e6 / run.wall_seconds:8.1f} of JSON")
-    print(
-        f"  peak RSS  {run.peak_tree_rss / 1e6:8.1f} MB (all processes), "
-        f"{run.peak_process_rss / 1e6:.1f} MB (largest process)"
-    )
-    print(f"  database  {db_size / 1e9:8.2f} GB")
+    runner_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    described["runner_peak_rss"] = f"{runner_rss / 1e6:.0f} MB"
+    described["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    # Imported only now: the runner must stay small while it runs cases, because a child's
+    # ru_maxrss starts from its parent's size at the fork, and matplotlib is large.
+    from benchmarks import report  # noqa: PLC0415
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    report.write_json(args.out / "results.json", results, described, settings)
+    print(write_outputs(args.out, results, described))
+    print(f"results written to {args.out}", file=sys.stderr)
     return 0
 
 
-def _row_counts(db: Path, tables: dict[str, int]) -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
-        return {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
-            for t in tables
-        }
+def _measure(args: argparse.Namespace, cases: list[Case], settings: Settings) -> list[Result]:
+    results: list[Result] = []
+    for shape in args.shapes.split(","):
+        for size in (parse_size(s) for s in args.sizes.split(",")):
+            path = data_root(size, shape, args.seed, args.cache)
+            results.extend(
+                run_root(Root(path, shape, size, args.work / path.name), cases, settings)
+            )
+    return results
+
+
+def write_outputs(out: Path, results: Sequence[Result], described: dict[str, str]) -> str:
+    """results.md, the charts and machine.txt from the results; the Markdown text."""
+    from benchmarks import charts, report  # noqa: PLC0415  (matplotlib: see main)
+
+    text = report.markdown(results, described)
+    (out / "results.md").write_text(text)
+    (out / "machine.txt").write_text(
+        f"{described.get('summary', '')}\n\n{described.get('lscpu', '')}\n"
+    )
+    charts.throughput(out / "throughput.png", results)
+    charts.memory(out / "memory.png", results)
+    return text
 
 
 if __name__ == "__main__":

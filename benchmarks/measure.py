@@ -1,15 +1,17 @@
 """Run one command in a fresh subprocess and measure it: wall and CPU time, peak memory.
 
-Peak memory is the peak of the *sum* of the resident sets of the whole process tree
-(asyncmig's parser processes included), sampled from /proc every 20 ms, alongside the
-largest single process's peak as ``getrusage(RUSAGE_CHILDREN)`` reports it.
+Two peaks are kept. ``peak_tree_rss`` is the peak of the *sum* of the resident sets of
+the whole process tree (asyncmig's parser processes included), sampled from /proc every
+20 ms: the honest number for a tool that runs several processes. ``peak_process_rss`` is
+``ru_maxrss`` as the kernel reports it for this one child and the descendants it waited
+for (``wait4``): the largest single process, exact, never summed.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,20 +41,27 @@ def measure(
     command: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> Measurement:
     """Run ``command`` to its end and measure it. Call once per fresh process tree."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    with subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
+    # Output goes to files, not pipes: a chatty child can never block on a full pipe while
+    # this loop samples memory instead of reading.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
         peak = 0
-        while process.poll() is None:
+        while True:
+            # wait4, not Popen.poll: it hands back this child's own rusage (its reaped
+            # descendants included), where RUSAGE_CHILDREN would mix in earlier runs.
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
             peak = max(peak, _tree_rss(process.pid))
             time.sleep(_SAMPLE_SECONDS)
-        stdout, stderr = process.communicate()
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measurement(process.returncode, wall, cpu, peak, after.ru_maxrss * 1024, stdout, stderr)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(process.returncode, wall, cpu, peak, usage.ru_maxrss * 1024, stdout, stderr)
 
 
 def _tree_rss(pid: int) -> int:

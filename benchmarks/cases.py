@@ -1,0 +1,123 @@
+"""The benchmark cases, one line each, and the command line each one runs.
+
+``ASYNCMIG_CASES`` is asyncmig as a user runs it; its first entry is the baseline every
+ratio and target is computed against. Add a line there for each way of running asyncmig
+the table should show (for example ``--no-backup`` once it exists).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+Kind = Literal["asyncmig", "write-floor", "parse-floor", "naive", "sqlite-utils"]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One way of migrating (or reading) a data root, measured side by side with the others."""
+
+    key: str
+    label: str
+    kind: Kind
+    args: tuple[str, ...] = ()
+    #: Sweeps run on the sweep root only (1 GB many files by default).
+    sweep: bool = False
+    #: On roots of 1 GB and more (unless ``--full``): slow cases run ``--slow-repeats``
+    #: times, and only on the shapes in ``big_shapes``.
+    slow: bool = False
+    big_shapes: tuple[str, ...] = ("many", "few")
+    #: The case reports the time of its measured part itself (a floor).
+    self_timed: bool = False
+
+
+#: asyncmig through ``python -m asyncmig``; the first entry is the baseline.
+ASYNCMIG_CASES: Final = (Case("asyncmig", "asyncmig (defaults)", "asyncmig"),)
+
+#: Arguments every sweep run adds before its own (e.g. to leave a default backup out).
+SWEEP_BASE_ARGS: Final[tuple[str, ...]] = ()
+
+#: sqlite-utils took 20-40 s a run at 1 GB, and 2.4-5.7 GB of RSS on few big files: the
+#: default set runs it at 1 GB on many files only (the target's shape), and at 100 MB on both.
+SQLITE_UTILS_BIG_SHAPES: Final = ("many",)
+
+COMPARISON_CASES: Final = (
+    Case(
+        "write-floor",
+        "write floor: sqlite3 executemany of the final rows",
+        "write-floor",
+        self_timed=True,
+    ),
+    Case("parse-floor", "parse floor: ijson yajl2_c, count records", "parse-floor"),
+    Case("naive", "naive script: json.load + executemany", "naive"),
+    Case(
+        "sqlite-utils-nl",
+        "sqlite-utils insert --nl (JSON Lines)",
+        "sqlite-utils",
+        ("--nl",),
+        slow=True,
+        big_shapes=SQLITE_UTILS_BIG_SHAPES,
+    ),
+    Case(
+        "sqlite-utils-array",
+        "sqlite-utils insert (JSON array)",
+        "sqlite-utils",
+        slow=True,
+        big_shapes=SQLITE_UTILS_BIG_SHAPES,
+    ),
+)
+
+SWEEP_CASES: Final = tuple(
+    Case(
+        f"batch-{n}",
+        f"asyncmig --batch-size {n}",
+        "asyncmig",
+        (*SWEEP_BASE_ARGS, "--batch-size", str(n)),
+        sweep=True,
+        slow=True,
+    )
+    for n in (100, 1_000, 10_000, 100_000)
+) + tuple(
+    Case(
+        f"workers-{n}",
+        f"asyncmig --workers {n}",
+        "asyncmig",
+        (*SWEEP_BASE_ARGS, "--workers", str(n)),
+        sweep=True,
+        slow=True,
+    )
+    for n in (1, 2, 4)
+)
+
+CASES: Final = ASYNCMIG_CASES + COMPARISON_CASES + SWEEP_CASES
+BASELINE: Final = ASYNCMIG_CASES[0]
+
+
+def command(case: Case, data: Path, db: Path, *, reference: Path, converted: Path) -> list[str]:
+    """The command line of one run of ``case`` on the data root ``data`` into ``db``.
+
+    ``reference`` is a finished asyncmig database (the write floor's rows); ``converted``
+    the folder of files the sqlite-utils cases insert."""
+    python = [sys.executable, "-m"]
+    match case.kind:
+        case "asyncmig":
+            return [*python, "asyncmig", "--data-dir", str(data), "--db", str(db), *case.args]
+        case "write-floor":
+            return [*python, "benchmarks.floors", "write", str(reference), str(db), *case.args]
+        case "parse-floor":
+            return [*python, "benchmarks.floors", "parse", str(data), *case.args]
+        case "naive":
+            return [*python, "benchmarks.naive", str(data), str(db), *case.args]
+        case "sqlite-utils":
+            return [
+                *python,
+                "benchmarks.sqlite_utils_case",
+                "insert",
+                str(db),
+                str(converted),
+                *case.args,
+            ]

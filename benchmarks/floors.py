@@ -1,0 +1,143 @@
+"""``python -m benchmarks.floors write|parse``: what SQLite alone and parsing alone cost.
+
+``write SOURCE_DB DB``: the rows of a finished asyncmig database (the same final rows),
+gathered outside the clock into transactions as asyncmig cuts them (at most
+``--batch-size`` rows and about ``--batch-bytes`` of JSON: bigger transactions spill
+SQLite's page cache and measured slower), inserted with plain ``sqlite3``
+``executemany``, one transaction per batch, with asyncmig's load pragmas; then the
+server's indexes, ANALYZE, optimize and the WAL checkpoint, as ``asyncmig.target.finish``
+does. Only the inserts, commits and that finish are timed.
+
+``parse ROOT``: ijson's C backend (yajl2_c) reads every record file whole and counts the
+records; nothing is written. Both print their result as one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ijson
+
+from asyncmig.layout import ALL_TABLES
+from asyncmig.options import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
+from asyncmig.target import INDEXES, LOAD_PRAGMAS, TABLE_DDL
+from benchmarks.records import record_files
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+
+@dataclass
+class Clock:
+    """Wall and CPU seconds spent inside ``timed`` calls only."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    def timed(self, work: Callable[[], object]) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        work()
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+
+
+def write_floor(source_db: Path, db: Path, batch_size: int, batch_bytes: int) -> dict[str, object]:
+    clock = Clock()
+    source = sqlite3.connect(f"{source_db.resolve().as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in LOAD_PRAGMAS:
+        conn.execute(statement)
+    for table in ALL_TABLES:
+        conn.execute(TABLE_DDL.format(table=table))
+    counts: dict[str, int] = {}
+    for table in ALL_TABLES:
+        insert = f"INSERT INTO {table} (id, data, created_at, updated_at) VALUES (?, ?, ?, ?)"  # noqa: S608
+        cursor = source.execute(f"SELECT id, data, created_at, updated_at FROM {table}")  # noqa: S608
+        for rows in _batches(cursor, batch_size, batch_bytes):
+            clock.timed(functools.partial(_transaction, conn, insert, rows))
+            counts[table] = counts.get(table, 0) + len(rows)
+    clock.timed(lambda: _finish(conn))
+    conn.close()
+    return {"wall_seconds": clock.wall, "cpu_seconds": clock.cpu, "records": counts}
+
+
+def _batches(
+    cursor: sqlite3.Cursor, batch_size: int, batch_bytes: int
+) -> Iterator[list[tuple[object, ...]]]:
+    rows: list[tuple[object, ...]] = []
+    size = 0
+    for row in cursor:
+        rows.append(row)
+        size += len(row[1])
+        if len(rows) >= batch_size or size >= batch_bytes:
+            yield rows
+            rows, size = [], 0
+    if rows:
+        yield rows
+
+
+def _transaction(conn: sqlite3.Connection, insert: str, rows: list[tuple[object, ...]]) -> None:
+    conn.execute("BEGIN")
+    conn.executemany(insert, rows)
+    conn.execute("COMMIT")
+
+
+def _finish(conn: sqlite3.Connection) -> None:
+    for name, (table, expression) in INDEXES.items():
+        conn.execute(f"CREATE INDEX {name} ON {table}({expression})")
+    conn.execute("ANALYZE")
+    conn.execute("PRAGMA optimize")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+#: ijson's read size. Its 64 KiB default parsed the few-big-files shape at 14 MB/s (a long
+#: string across many reads is slow to assemble); 4 MiB was within 10 % of the best on both
+#: shapes, and 16 MiB slower on many small files.
+PARSE_BUFFER = 4 * 1024 * 1024
+
+
+def parse_floor(root: Path) -> dict[str, object]:
+    backend = ijson.get_backend("yajl2_c")
+    counts: dict[str, int] = {}
+    for source, path in record_files(root):
+        with path.open("rb") as stream:
+            first = stream.read(64).lstrip()[:1]
+            stream.seek(0)
+            if first == b"[":
+                found = sum(1 for _ in backend.items(stream, "item", buf_size=PARSE_BUFFER))
+            else:
+                found = sum(1 for _ in backend.kvitems(stream, "", buf_size=PARSE_BUFFER))
+        counts[source.table] = counts.get(source.table, 0) + found
+    return {"records": counts}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.floors", description=__doc__)
+    sub = parser.add_subparsers(dest="floor", required=True)
+    write = sub.add_parser("write")
+    write.add_argument("source_db", type=Path)
+    write.add_argument("db", type=Path)
+    write.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    write.add_argument("--batch-bytes", type=int, default=DEFAULT_BATCH_BYTES)
+    parse = sub.add_parser("parse")
+    parse.add_argument("root", type=Path)
+    args = parser.parse_args(argv)
+    if args.floor == "write":
+        result = write_floor(args.source_db, args.db, args.batch_size, args.batch_bytes)
+    else:
+        result = parse_floor(args.root)
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The benchmark harness: measurement, the comparison cases' rows, the runner's checks."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import textwrap
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import run_cli
+
+from benchmarks import cases as case_list
+from benchmarks.generate import generate
+from benchmarks.measure import measure
+from benchmarks.naive import main as naive_main
+from benchmarks.runner import BenchError, Root, Settings, data_root, plan_runs, run_root
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+TINY = 200 * 1024
+
+
+def test_measure_sums_the_process_tree_and_reports_the_largest_process() -> None:
+    # A child holding 60 MB starts a grandchild holding 40 MB; both live for a second.
+    script = textwrap.dedent(
+        """
+        import subprocess, sys
+        held = bytearray(60_000_000)
+        grandchild = "held = bytearray(40_000_000); import time; time.sleep(1)"
+        subprocess.run([sys.executable, "-c", grandchild], check=True)
+        sys.exit(7)
+        """
+    )
+    run = measure([sys.executable, "-c", script])
+    assert run.returncode == 7
+    assert run.peak_tree_rss >= 100_000_000
+    assert 60_000_000 <= run.peak_process_rss < run.peak_tree_rss
+    assert run.cpu_seconds > 0
+    assert run.wall_seconds >= 1
+
+
+@pytest.mark.parametrize("shape", ["many", "few"])
+def test_naive_script_writes_asyncmig_rows_byte_for_byte(tmp_path: Path, shape: str) -> None:
+    root = generate(tmp_path / "data", size_bytes=TINY, shape=shape, seed=5)  # type: ignore[arg-type]
+    assert run_cli("--data-dir", root.root, "--db", tmp_path / "asyncmig.db").returncode == 0
+    assert naive_main([str(root.root), str(tmp_path / "naive.db")]) == 0
+    with sqlite3.connect(tmp_path / "naive.db") as conn:
+        conn.execute(f"ATTACH '{tmp_path / 'asyncmig.db'}' AS a")
+        for table, count in root.records.items():
+            same = conn.execute(
+                f"SELECT count(*) FROM {table} n JOIN a.{table} m USING (id) "  # noqa: S608
+                "WHERE n.data = m.data"
+            ).fetchone()[0]
+            assert (table, same) == (table, count)
+
+
+def test_runner_measures_every_case_and_checks_its_rows(tmp_path: Path) -> None:
+    path = data_root(TINY, "many", 3, tmp_path / "cache")
+    root = Root(path, "many", TINY, tmp_path / "work" / path.name)
+    by_key = {c.key: c for c in case_list.CASES}
+    chosen = [by_key[k] for k in ("asyncmig", "write-floor", "parse-floor", "naive", "batch-100")]
+    results = run_root(root, chosen, Settings(repeats=2, warmup=0, sweep_size=TINY))
+    assert [r.case for r in results] == [c.key for c in chosen]
+    for result in results:
+        assert len(result.runs) == 2
+        assert result.records == sum(root_counts(path).values())
+        for run in result.runs:
+            assert run.wall_seconds > 0
+            assert run.peak_tree_rss > 0
+            assert (run.db_bytes > 0) == (result.case != "parse-floor")
+    assert results[1].self_timed
+
+
+def test_a_sweep_runs_only_on_the_sweep_root(tmp_path: Path) -> None:
+    path = data_root(TINY, "few", 3, tmp_path / "cache")
+    root = Root(path, "few", TINY, tmp_path / "work")
+    results = run_root(root, [case_list.SWEEP_CASES[0]], Settings(1, 0, sweep_size=TINY))
+    assert results == []
+
+
+def test_a_case_with_missing_rows_fails_the_run(tmp_path: Path) -> None:
+    path = data_root(TINY, "many", 3, tmp_path / "cache")
+    counts = root_counts(path)
+    counts["chat_messages"] += 1  # what the runner expects no case can reach
+    (path / ".complete").write_text("\n".join(f"{t} {n}" for t, n in counts.items()))
+    root = Root(path, "many", TINY, tmp_path / "work")
+    with pytest.raises(BenchError, match="chat_messages"):
+        run_root(root, [case_list.BASELINE], Settings(1, 0))
+
+
+def root_counts(path: Path) -> dict[str, int]:
+    lines = (path / ".complete").read_text().splitlines()
+    return {table: int(n) for table, n in (line.split() for line in lines)}
+
+
+def test_big_roots_run_slow_cases_fewer_times_and_skip_per_case_warmups(tmp_path: Path) -> None:
+    by_key = {c.key: c for c in case_list.CASES}
+    chosen = [by_key[k] for k in ("asyncmig", "sqlite-utils-nl", "batch-100")]
+    settings = Settings(repeats=3, warmup=1, slow_repeats=1)
+    many = Root(tmp_path, "many", 1024**3, tmp_path)
+    few = Root(tmp_path, "few", 1024**3, tmp_path)
+    assert [(c.key, plan) for c, plan in plan_runs(many, chosen, settings).items()] == [
+        ("asyncmig", (0, 3)),
+        ("sqlite-utils-nl", (0, 1)),
+        ("batch-100", (0, 1)),
+    ]
+    assert [c.key for c in plan_runs(few, chosen, settings)] == ["asyncmig"]
+    full = plan_runs(few, chosen, Settings(repeats=3, warmup=1, full=True))
+    assert list(full.values()) == [(1, 3), (1, 3)]
+    small = Root(tmp_path, "many", 100 * 1024**2, tmp_path)
+    assert list(plan_runs(small, chosen, settings).values()) == [(1, 3), (1, 3)]
