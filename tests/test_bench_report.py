@@ -57,7 +57,7 @@ def test_cases_are_chosen_by_group_or_key_and_extra_arguments_add_one() -> None:
     ]
     extra = select_cases("asyncmig", ["--workers", "2"])
     assert [(c.key, c.args) for c in extra] == [
-        ("asyncmig", ()),
+        ("asyncmig", ("--no-backup",)),
         ("asyncmig-extra", ("--workers", "2")),
     ]
     with pytest.raises(SystemExit, match="unknown case"):
