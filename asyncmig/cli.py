@@ -21,7 +21,7 @@ from asyncmig.report import EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, 
 from asyncmig.verify import verify
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from asyncmig.progress import Progress
     from asyncmig.verification import Verification
@@ -60,14 +60,23 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _int_from(minimum: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return convert
+
+
+_positive_int = _int_from(1, "a positive integer")
+_whole_number = _int_from(0, "a whole number")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,16 +210,6 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_INTERVAL,
         help="when stderr is not a terminal, a progress line this often (default: %(default)s)",
     )
-
-
-def _whole_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,9 +138,13 @@ class Report(msgspec.Struct, kw_only=True):
         because too many records were not migrated."""
         if self.stopped is not None:
             return EXIT_TOO_MANY_REJECTS
+        return EXIT_INCOMPLETE if self.problems else EXIT_OK
+
+    @property
+    def problems(self) -> int:
+        """Records rejected, orphaned or duplicated, and files damaged or unreadable."""
         t = self.totals
-        problems = t.rejected + t.orphaned + t.duplicate + len(self.damaged)
-        return EXIT_INCOMPLETE if problems else EXIT_OK
+        return t.rejected + t.orphaned + t.duplicate + len(self.damaged)
 
     @property
     def records_per_second(self) -> float:

@@ -84,7 +84,7 @@ class StateFile:
             current_file=current,
             completed_tables=_completed(self._table, status),
             tables=dict(report.tables),
-            errors_total=_errors_total(report),
+            errors_total=report.problems,
             errors=_errors(report),
             resume_command=self.resume_command,
         )
@@ -118,11 +118,6 @@ def _completed(current: str | None, status: str) -> list[str]:
     if current is None:
         return []
     return tables[: tables.index(current)]
-
-
-def _errors_total(report: Report) -> int:
-    totals = report.totals
-    return totals.rejected + totals.orphaned + totals.duplicate + len(report.damaged)
 
 
 def _errors(report: Report) -> list[str]:

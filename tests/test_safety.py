@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import PROJECT_ROOT, db_rows, run_cli, tree_digest
-from oracle import TABLES, expected
-from test_migrate import canonical
+from conftest import PROJECT_ROOT, run_cli, tree_digest
+from oracle import expected
+from test_migrate import assert_rows_match
 
 if TYPE_CHECKING:
     from benchmarks.generate import GenerateResult
@@ -40,14 +40,7 @@ def assert_oracle(db: Path, root: Path) -> None:
         (migrated_at,) = conn.execute(
             "SELECT value FROM asyncmig_run WHERE key = 'migrated_at'"
         ).fetchone()
-    want = expected(root, migrated_at=int(migrated_at))
-    for table in TABLES:
-        got = db_rows(db, table)
-        assert set(got) == set(want.rows[table]), table
-        for row_id, (data, created_at, updated_at) in want.rows[table].items():
-            text, got_created, got_updated = got[row_id]
-            assert canonical(json.loads(text)) == canonical(data), (table, row_id)
-            assert (got_created, got_updated) == (created_at, updated_at), (table, row_id)
+    assert_rows_match(db, expected(root, migrated_at=int(migrated_at)))
 
 
 def kill_after(data: Path, db: Path, point: str) -> None:
