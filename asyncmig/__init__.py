@@ -9,12 +9,12 @@ from asyncmig.errors import MigrationError as MigrationError
 from asyncmig.errors import ParserCrashed as ParserCrashed
 from asyncmig.errors import TooManyRejects as TooManyRejects
 from asyncmig.options import Options as Options
-from asyncmig.progress import NullProgress as NullProgress
-from asyncmig.progress import Progress as Progress
-from asyncmig.report import Counts as Counts
-from asyncmig.report import FileOutcome as FileOutcome
-from asyncmig.report import Rejection as Rejection
-from asyncmig.report import Report as Report
+from asyncmig.output.progress import NullProgress as NullProgress
+from asyncmig.output.progress import Progress as Progress
+from asyncmig.output.report import Counts as Counts
+from asyncmig.output.report import FileOutcome as FileOutcome
+from asyncmig.output.report import Rejection as Rejection
+from asyncmig.output.report import Report as Report
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,7 @@ async def migrate(options: Options, progress: Progress | None = None) -> Report:
     TooManyRejects (holding the report so far) past ``options.max_rejects``."""
     # Imported here, not above: parser processes import this package too, and do not need
     # aiosqlite and anyio (12 MB of resident memory each).
-    from asyncmig.pipeline import migrate as run  # noqa: PLC0415
+    from asyncmig.load.pipeline import migrate as run  # noqa: PLC0415
 
     return await run(options, progress)
 

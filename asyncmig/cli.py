@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING, NoReturn
 import anyio
 
 from asyncmig import options as opts
-from asyncmig import rollback
+from asyncmig.safety import rollback
 from asyncmig.errors import AsyncmigError, ConfigError, Interrupted, TooManyRejects, single_errors
-from asyncmig.outputs import Outputs, default_rejects
-from asyncmig.pipeline import migrate
-from asyncmig.progress import DEFAULT_INTERVAL
-from asyncmig.report import EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, Report
-from asyncmig.verify import verify
+from asyncmig.output.console import Outputs, default_rejects
+from asyncmig.load.pipeline import migrate
+from asyncmig.output.progress import DEFAULT_INTERVAL
+from asyncmig.output.report import EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, Report
+from asyncmig.verify.run import verify
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from asyncmig.progress import Progress
-    from asyncmig.verification import Verification
+    from asyncmig.output.progress import Progress
+    from asyncmig.verify.result import Verification
 
 EXIT_INTERRUPTED = 130
 

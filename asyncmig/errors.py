@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from asyncmig.report import Report
+    from asyncmig.output.report import Report
 
 
 class AsyncmigError(Exception):

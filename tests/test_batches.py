@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from asyncmig.pipeline import _ByteBudget
-from asyncmig.protocol import Done, Job, Reject, Rows
-from asyncmig.rows import read_job
+from asyncmig.load.pipeline import _ByteBudget
+from asyncmig.ipc.wire import Done, Job, Reject, Rows
+from asyncmig.source.records import read_job
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -10,7 +10,8 @@ import msgspec
 import oracle
 import pytest
 
-from asyncmig import decode, scan
+from asyncmig.source import decode
+from asyncmig.source import scan
 
 if TYPE_CHECKING:
     from collections.abc import Callable

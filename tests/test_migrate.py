@@ -13,7 +13,7 @@ from conftest import db_rows, tree_digest
 from oracle import TABLES, Expected, expected
 
 import asyncmig
-from asyncmig.target import INDEXES
+from asyncmig.targets.octoprompt import INDEXES
 
 if TYPE_CHECKING:
     from pathlib import Path

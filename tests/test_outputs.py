@@ -16,9 +16,9 @@ import pytest
 from conftest import PROJECT_ROOT, run_cli
 
 import asyncmig
-from asyncmig.progress import Tracker
-from asyncmig.report import COLUMNS
-from asyncmig.reportfile import SCHEMA_VERSION
+from asyncmig.output.progress import Tracker
+from asyncmig.output.report import COLUMNS
+from asyncmig.output.reportfile import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from benchmarks.generate import GenerateResult
@@ -220,7 +220,7 @@ async def test_terminal_summary_is_a_table_with_the_same_words(
 ) -> None:
     from rich.console import Console  # noqa: PLC0415 - only this test draws on a terminal
 
-    from asyncmig.display import print_summary  # noqa: PLC0415
+    from asyncmig.output.display import print_summary  # noqa: PLC0415
 
     report = await asyncmig.migrate(
         asyncmig.Options(data_dir=trap_root.root, db=tmp_path / "s.db", rejects=tmp_path / "r")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from asyncmig.protocol import (
+from asyncmig.ipc.wire import (
     Done,
     Message,
     Notice,

@@ -12,7 +12,7 @@ from conftest import run_cli
 from oracle import expected, parse_entries
 
 import asyncmig
-from asyncmig.rejects import split_error
+from asyncmig.output.rejects import split_error
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli
 from test_outputs import run_on_a_terminal
 
-from asyncmig import redact
+from asyncmig.source import redact
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -10,13 +10,13 @@ import msgspec
 import oracle
 import pytest
 
-from asyncmig import schemas
-from asyncmig.decode import Entry
-from asyncmig.layout import BY_TABLE
-from asyncmig.protocol import Reject
-from asyncmig.rows import RowMaker
-from asyncmig.schemas import MAX_TS, TsError, normalise_ts
-from asyncmig.validate import check
+from asyncmig.source import schemas
+from asyncmig.source.decode import Entry
+from asyncmig.source.layout import BY_TABLE
+from asyncmig.ipc.wire import Reject
+from asyncmig.source.records import RowMaker
+from asyncmig.source.schemas import MAX_TS, TsError, normalise_ts
+from asyncmig.source.validate import check
 
 MIGRATED_AT = 1_800_000_000_000
 

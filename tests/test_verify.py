@@ -13,12 +13,12 @@ from conftest import run_cli
 
 import asyncmig
 from asyncmig.cli import main
-from asyncmig.verify import verify
+from asyncmig.verify.run import verify
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from asyncmig.verification import Verification
+    from asyncmig.verify.result import Verification
     from benchmarks.generate import GenerateResult
 
 Migrated = tuple["Path", "Path", asyncmig.Report]

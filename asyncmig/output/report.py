@@ -8,7 +8,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from asyncmig.layout import ENTITIES
+from asyncmig.source.layout import ENTITIES
 from asyncmig.options import Options  # noqa: TC001 - msgspec reads field types at runtime
 
 EXIT_OK: Final = 0

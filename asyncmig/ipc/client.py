@@ -19,21 +19,21 @@ from typing import IO, TYPE_CHECKING, Final
 import anyio
 
 from asyncmig.errors import ParserCrashed
-from asyncmig.protocol import Rows, frame, read_message
+from asyncmig.ipc.wire import Rows, frame, read_message
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from asyncmig.protocol import Job, Message
+    from asyncmig.ipc.wire import Job, Message
 
 # The folder holding the asyncmig package, so parser processes import this very copy.
-_PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _STOP_SECONDS: Final = 2
 _MOST_MESSAGES: Final = 64
 
 
 class Parser:
-    """One ``python -m asyncmig.worker`` process and the pipes to it."""
+    """One ``python -m asyncmig.ipc.worker`` process and the pipes to it."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
@@ -114,7 +114,7 @@ async def start_parser() -> AsyncIterator[Parser]:
         ),
     }
     process = subprocess.Popen(  # noqa: ASYNC220 - starting is quick; reads go to threads
-        [sys.executable, "-m", "asyncmig.worker"],
+        [sys.executable, "-m", "asyncmig.ipc.worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,

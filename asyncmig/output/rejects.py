@@ -19,19 +19,19 @@ from typing import IO, TYPE_CHECKING, Literal
 import anyio
 import msgspec
 
-from asyncmig import redact
+from asyncmig.source import redact
 from asyncmig.errors import ConfigError
-from asyncmig.originals import Originals, read_excerpt
-from asyncmig.report import SAMPLE, Rejection
+from asyncmig.output.originals import Originals, read_excerpt
+from asyncmig.output.report import SAMPLE, Rejection
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from asyncmig.options import Options
-    from asyncmig.protocol import Reject, Rows
-    from asyncmig.report import Report
-    from asyncmig.source import SourceFile
-    from asyncmig.writer import Duplicate
+    from asyncmig.ipc.wire import Reject, Rows
+    from asyncmig.output.report import Report
+    from asyncmig.source.plan import SourceFile
+    from asyncmig.load.writer import Duplicate
 
 log = logging.getLogger("asyncmig")
 

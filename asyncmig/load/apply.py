@@ -7,17 +7,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from asyncmig.errors import ParserCrashed, SourceChanged
-from asyncmig.protocol import Done, Failed, Notice, Opened, Reject, Rows
-from asyncmig.report import Counts, FileOutcome, FileStatus
+from asyncmig.ipc.wire import Done, Failed, Notice, Opened, Reject, Rows
+from asyncmig.output.report import Counts, FileOutcome, FileStatus
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-    from asyncmig.progress import Progress
-    from asyncmig.protocol import Message
-    from asyncmig.rejects import Rejects
-    from asyncmig.source import SourceFile
-    from asyncmig.writer import Writer
+    from asyncmig.output.progress import Progress
+    from asyncmig.ipc.wire import Message
+    from asyncmig.output.rejects import Rejects
+    from asyncmig.source.plan import SourceFile
+    from asyncmig.load.writer import Writer
 
 log = logging.getLogger("asyncmig")
 

@@ -11,15 +11,15 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.layout import ALL_TABLES
-from asyncmig.target import INDEX_DDL, INDEXES, TABLE_DDL
+from asyncmig.source.layout import ALL_TABLES
+from asyncmig.targets.octoprompt import INDEX_DDL, INDEXES, TABLE_DDL
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
-    from asyncmig.protocol import Row
-    from asyncmig.verification import TableCheck
+    from asyncmig.ipc.wire import Row
+    from asyncmig.verify.result import TableCheck
 
 #: Ids per ``IN (...)`` list, well under SQLite's limit on parameters.
 _CHUNK: Final = 500

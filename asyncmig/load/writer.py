@@ -19,16 +19,17 @@ import aiosqlite
 import anyio
 import msgspec
 
-from asyncmig import faults, target
+from asyncmig.safety import faults
+from asyncmig.targets import octoprompt as target
 from asyncmig.errors import WriteFailed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
 
-    from asyncmig.protocol import Rows
-    from asyncmig.report import Counts, FileOutcome
-    from asyncmig.source import SourceFile
+    from asyncmig.ipc.wire import Rows
+    from asyncmig.output.report import Counts, FileOutcome
+    from asyncmig.source.plan import SourceFile
 
 _LOOKUP_CHUNK: Final = 500
 #: A file's record: created when it starts, moved on by every batch, closed at its end.

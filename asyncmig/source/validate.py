@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Union
 import msgspec
 from msgspec import UnsetType
 
-from asyncmig import schemas
-from asyncmig.schemas import Record, TsError, normalise_ts, type_name
+from asyncmig.source import schemas
+from asyncmig.source.schemas import Record, TsError, normalise_ts, type_name
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator

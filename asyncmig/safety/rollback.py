@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from asyncmig import backup, target
+from asyncmig.safety import backup
+from asyncmig.targets import octoprompt as target
 from asyncmig.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ import time
 from typing import TYPE_CHECKING, Final, Self
 
 from asyncmig.errors import ConfigError
-from asyncmig.progress import DEFAULT_INTERVAL, LineProgress, NullProgress
-from asyncmig.report import EXIT_FAILURE
-from asyncmig.reportfile import write_report
+from asyncmig.output.progress import DEFAULT_INTERVAL, LineProgress, NullProgress
+from asyncmig.output.report import EXIT_FAILURE
+from asyncmig.output.reportfile import write_report
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from asyncmig.progress import Progress, Tracker
-    from asyncmig.report import Report
+    from asyncmig.output.progress import Progress, Tracker
+    from asyncmig.output.report import Report
 
 log = logging.getLogger("asyncmig")
 
@@ -58,7 +58,7 @@ class Outputs:
         if quiet:
             self.progress: Progress = NullProgress()
         elif sys.stderr.isatty():
-            from asyncmig import display  # noqa: PLC0415 - rich only for a terminal
+            from asyncmig.output import display  # noqa: PLC0415 - rich only for a terminal
 
             console = display.stderr_console()
             tracker = display.BarProgress(console)
@@ -98,7 +98,7 @@ class Outputs:
                 print(f"asyncmig: cannot write the report: {error}", file=sys.stderr)
                 code = EXIT_FAILURE
         if sys.stdout.isatty():
-            from asyncmig import display  # noqa: PLC0415 - rich only for a terminal
+            from asyncmig.output import display  # noqa: PLC0415 - rich only for a terminal
 
             display.print_summary(report, display.stdout_console())
         else:
@@ -119,7 +119,7 @@ def _configure_logging(
 ) -> list[logging.Handler]:
     """Console handler at the asked level, and the log file at debug; the new handlers."""
     if console is not None:
-        from asyncmig import display  # noqa: PLC0415 - rich only for a terminal
+        from asyncmig.output import display  # noqa: PLC0415 - rich only for a terminal
 
         handler: logging.Handler = display.ConsoleHandler(console)
     else:

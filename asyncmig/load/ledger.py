@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from asyncmig.errors import ConfigError
-from asyncmig.report import Counts, FileOutcome
+from asyncmig.output.report import Counts, FileOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from asyncmig.source import SourceFile
+    from asyncmig.source.plan import SourceFile
 
 #: File statuses that mean "finished"; "planned", "started" and "loading" do not.
 DONE: Final = frozenset({"migrated", "damaged", "orphaned"})

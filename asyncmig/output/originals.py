@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Final
 
-from asyncmig import decode, redact
+from asyncmig.source import decode
+from asyncmig.source import redact
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from asyncmig.source import SourceFile
+    from asyncmig.source.plan import SourceFile
 
 #: Bytes either side of the damage shown for a damaged file (never for a file of secrets).
 _EXCERPT: Final = 120

@@ -16,22 +16,22 @@ from typing import TYPE_CHECKING, Final
 
 import anyio
 
-from asyncmig import source
-from asyncmig.checks import Database, schema_problems
+from asyncmig.source import plan as source
+from asyncmig.verify.database import Database, schema_problems
 from asyncmig.errors import ConfigError, ParserCrashed, single_errors
-from asyncmig.layout import ALL_TABLES
+from asyncmig.source.layout import ALL_TABLES
 from asyncmig.options import default_workers
-from asyncmig.parsers import start_parser
-from asyncmig.protocol import Done, Failed, Job, Message, Rows
-from asyncmig.verification import LISTED, RunSettings, TableCheck, Verification
+from asyncmig.ipc.client import start_parser
+from asyncmig.ipc.wire import Done, Failed, Job, Message, Rows
+from asyncmig.verify.result import LISTED, RunSettings, TableCheck, Verification
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from asyncmig.parsers import Parser
-    from asyncmig.source import SourceFile
+    from asyncmig.ipc.client import Parser
+    from asyncmig.source.plan import SourceFile
 
 _BATCH_ROWS: Final = 2_000
 _BATCH_BYTES: Final = 2 * 1024 * 1024

@@ -1,6 +1,6 @@
 """A parser process: reads jobs on stdin, answers each with framed messages on stdout.
 
-Run as ``python -m asyncmig.worker``. Parsing lives in its own process because yajl and
+Run as ``python -m asyncmig.ipc.worker``. Parsing lives in its own process because yajl and
 msgspec hold the interpreter lock: a thread would not overlap them with SQLite's work.
 """
 
@@ -12,8 +12,8 @@ import signal
 import sys
 from typing import BinaryIO, Final
 
-from asyncmig.protocol import LENGTH, decode_job, write_message
-from asyncmig.rows import read_job
+from asyncmig.ipc.wire import LENGTH, decode_job, write_message
+from asyncmig.source.records import read_job
 
 PIPE_BYTES: Final = 1024 * 1024
 

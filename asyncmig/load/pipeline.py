@@ -24,27 +24,30 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import msgspec
 
-from asyncmig import decode, source, startup, target
-from asyncmig.consume import FileResult, consume
+from asyncmig.source import decode
+from asyncmig.source import plan as source
+from asyncmig.load import start as startup
+from asyncmig.targets import octoprompt as target
+from asyncmig.load.apply import FileResult, consume
 from asyncmig.errors import TooManyRejects, single_errors
-from asyncmig.parsers import Parser, start_parser
-from asyncmig.progress import NullProgress
-from asyncmig.protocol import Done, Failed, Job, Message, Rows
-from asyncmig.rejects import Rejects, elapsed_since, stopped_message
-from asyncmig.rejects import check_path as check_rejects_path
-from asyncmig.report import FileOutcome, PeakMemory, Report
-from asyncmig.statefile import NoStateFile, StateFile
+from asyncmig.ipc.client import Parser, start_parser
+from asyncmig.output.progress import NullProgress
+from asyncmig.ipc.wire import Done, Failed, Job, Message, Rows
+from asyncmig.output.rejects import Rejects, elapsed_since, stopped_message
+from asyncmig.output.rejects import check_path as check_rejects_path
+from asyncmig.output.report import FileOutcome, PeakMemory, Report
+from asyncmig.output.statefile import NoStateFile, StateFile
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from asyncmig.checkpoint import FileRecord
+    from asyncmig.load.ledger import FileRecord
     from asyncmig.options import Options
-    from asyncmig.progress import Progress
-    from asyncmig.source import SourceFile
-    from asyncmig.startup import Start
+    from asyncmig.output.progress import Progress
+    from asyncmig.source.plan import SourceFile
+    from asyncmig.load.start import Start
 
 log = logging.getLogger("asyncmig")
 

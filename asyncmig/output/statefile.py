@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Final
 
 import msgspec
 
-from asyncmig.layout import ENTITIES
+from asyncmig.source.layout import ENTITIES
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from asyncmig.report import Counts, Report
+    from asyncmig.output.report import Counts, Report
 
 VERSION: Final = 1
 #: Seconds between two writes while files go by (a table's end always writes).

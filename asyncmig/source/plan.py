@@ -9,11 +9,11 @@ from stat import S_ISREG
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.layout import ENTITIES, Entity
-from asyncmig.schemas import TsError, normalise_ts
+from asyncmig.source.layout import ENTITIES, Entity
+from asyncmig.source.schemas import TsError, normalise_ts
 
 if TYPE_CHECKING:
-    from asyncmig.decode import TopLevel
+    from asyncmig.source.decode import TopLevel
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,8 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
-from asyncmig.progress import Tracker
-from asyncmig.report import COLUMNS, detail_lines, table_rows, title_lines
+from asyncmig.output.progress import Tracker
+from asyncmig.output.report import COLUMNS, detail_lines, table_rows, title_lines
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.progress import Task
 
-    from asyncmig.report import Report
+    from asyncmig.output.report import Report
 
 #: The bar redraws on its own thread; four times a second is smooth and costs nothing.
 _REFRESH_PER_SECOND = 4

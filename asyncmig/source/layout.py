@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final, Literal
 
-from asyncmig import schemas
+from asyncmig.source import schemas
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from asyncmig.schemas import Record
+    from asyncmig.source.schemas import Record
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,18 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 import msgspec
 import xxhash
 
-from asyncmig import decode, redact, validate
-from asyncmig.layout import BY_TABLE, Entity
-from asyncmig.protocol import Done, Failed, Notice, Opened, Reject, Row, Rows
-from asyncmig.schemas import TsError, normalise_ts
+from asyncmig.source import decode
+from asyncmig.source import redact
+from asyncmig.source import validate
+from asyncmig.source.layout import BY_TABLE, Entity
+from asyncmig.ipc.wire import Done, Failed, Notice, Opened, Reject, Row, Rows
+from asyncmig.source.schemas import TsError, normalise_ts
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from asyncmig.protocol import Job, Message
-    from asyncmig.schemas import Record
+    from asyncmig.ipc.wire import Job, Message
+    from asyncmig.source.schemas import Record
 
 _HASH_READ: Final = 1 << 20
 _any_decoder: Final = msgspec.json.Decoder()

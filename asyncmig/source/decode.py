@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import ijson
 import msgspec
 
-from asyncmig import scan
+from asyncmig.source import scan
 
 TopLevel = scan.TopLevel
 

@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from asyncmig import backup, checkpoint, target
-from asyncmig.checkpoint import Checkpoint, Resume
+from asyncmig.safety import backup
+from asyncmig.load import ledger as checkpoint
+from asyncmig.targets import octoprompt as target
+from asyncmig.load.ledger import Checkpoint, Resume
 from asyncmig.errors import ConfigError
-from asyncmig.rows import fingerprint
-from asyncmig.writer import DryRunWriter, Writer
+from asyncmig.source.records import fingerprint
+from asyncmig.load.writer import DryRunWriter, Writer
 
 if TYPE_CHECKING:
     from asyncmig.options import Options
-    from asyncmig.report import Report
-    from asyncmig.source import Plan
+    from asyncmig.output.report import Report
+    from asyncmig.source.plan import Plan
 
 
 @dataclass(slots=True)

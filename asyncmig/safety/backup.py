@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 import xxhash
 
-from asyncmig import faults
+from asyncmig.safety import faults
 from asyncmig.errors import ConfigError, MigrationError
 
 if TYPE_CHECKING:

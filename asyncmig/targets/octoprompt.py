@@ -7,9 +7,9 @@ import sqlite3
 from contextlib import closing
 from typing import TYPE_CHECKING, Final
 
-from asyncmig import faults
+from asyncmig.safety import faults
 from asyncmig.errors import ConfigError
-from asyncmig.layout import ALL_TABLES
+from asyncmig.source.layout import ALL_TABLES
 
 if TYPE_CHECKING:
     from pathlib import Path

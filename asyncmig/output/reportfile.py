@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 if TYPE_CHECKING:
-    from asyncmig.report import Report
+    from asyncmig.output.report import Report
 
 SCHEMA_VERSION: Final = 1
 
