@@ -10,6 +10,15 @@ nox.options.default_venv_backend = "venv"
 PYTHON = "3.11"
 
 
+def _extra(name: str) -> list[str]:
+    """The requirements of one of pyproject.toml's extras (the pinned ``lint`` list), to
+    install a tool without the package."""
+    extras: dict[str, list[str]] = nox.project.load_toml("pyproject.toml")["project"][
+        "optional-dependencies"
+    ]
+    return extras[name]
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The test suite (what CI runs)."""
@@ -19,16 +28,17 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff: lint rules and formatting."""
-    session.install("ruff")
+    """ruff (the version pinned in pyproject.toml's ``lint`` extra): rules and formatting."""
+    session.install(*_extra("lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package, the tests and the benchmarks."""
-    session.install("-e", ".[dev]")
+    """mypy --strict (pinned in the ``typecheck`` extra) over the package, the tests and the
+    benchmarks, with what they import installed."""
+    session.install("-e", ".[test,bench,typecheck]")
     session.run("mypy")
 
 
