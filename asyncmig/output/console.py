@@ -12,9 +12,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Final, Self
 
-from asyncmig.errors import ConfigError
+from asyncmig.errors import ConfigError, ExitStatus
 from asyncmig.output.progress import DEFAULT_INTERVAL, LineProgress, NullProgress
-from asyncmig.output.report import EXIT_FAILURE
 from asyncmig.output.reportfile import write_report
 
 if TYPE_CHECKING:
@@ -96,7 +95,7 @@ class Outputs:
                 write_report(report, self.report_path, code)
             except OSError as error:
                 print(f"asyncmig: cannot write the report: {error}", file=sys.stderr)
-                code = EXIT_FAILURE
+                code = ExitStatus.FAILURE
         if sys.stdout.isatty():
             from asyncmig.output import display  # noqa: PLC0415 - rich only for a terminal
 
