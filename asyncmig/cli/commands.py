@@ -1,0 +1,167 @@
+"""Each command from its parsed arguments to an exit status; failures propagate to main()."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from typing import TYPE_CHECKING, assert_never
+
+import anyio
+
+from asyncmig.cli.arguments import MigrateArguments, RollbackArguments, VerifyArguments
+from asyncmig.errors import ConfigError, ExitStatus, Interrupted, single_errors
+from asyncmig.load.pipeline import migrate
+from asyncmig.options import STATE_NAME, Options
+from asyncmig.output.console import Outputs, default_rejects
+from asyncmig.safety import rollback
+from asyncmig.verify.run import verify
+
+if TYPE_CHECKING:
+    from asyncmig.cli.arguments import Arguments
+    from asyncmig.output.progress import Progress
+    from asyncmig.output.report import Report
+    from asyncmig.verify.result import Verification
+
+
+class Run:
+    """The command being run and what it has set up so far: what main() needs to report a
+    failure (a migration's options for the resume hint, its outputs for the summary)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.options: Options | None = None
+        self.outputs: Outputs | None = None
+        #: Closed by main() once the exit status is decided, so the log still records it.
+        self.cleanup = contextlib.ExitStack()
+
+
+def start(args: Arguments, run: Run) -> int:
+    """Run the command ``args`` were parsed for; its exit status."""
+    match args:
+        case MigrateArguments():
+            return run_migrate(args, run)
+        case VerifyArguments():
+            return run_verify(args)
+        case RollbackArguments():
+            return run_rollback(args)
+        case _:
+            assert_never(args)
+
+
+def run_migrate(args: MigrateArguments, run: Run) -> int:
+    """Migrate with logging and progress on stderr; print the summary, write the report."""
+    run.options = options = _options(args)
+    run.outputs = outputs = run.cleanup.enter_context(_outputs(args, options))
+    report = anyio.run(_migrate_until_signalled, options, outputs.progress, backend="asyncio")
+    return outputs.conclude(report)
+
+
+def how_to_resume(options: Options | None) -> None:
+    """After a stopped migration: what is kept, and the one command that finishes it."""
+    if options is None or options.dry_run or not options.db.exists():
+        return
+    print(
+        f"asyncmig: everything committed to {options.db} is kept (progress: "
+        f"{options.state_path}); to finish the migration run: {options.resume_command}",
+        file=sys.stderr,
+    )
+
+
+def _options(args: MigrateArguments) -> Options:
+    rejects = args.rejects
+    if rejects is None and not args.dry_run:
+        rejects = default_rejects(args.db)
+    return Options(
+        data_dir=args.data_dir,
+        db=args.db,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        dry_run=args.dry_run,
+        strict=args.strict,
+        include_orphans=args.include_orphans,
+        resume=args.resume,
+        force=args.force,
+        backup=not args.no_backup,
+        backup_dir=args.backup_dir,
+        state_file=args.state_file,
+        rejects=rejects,
+        max_rejects=args.max_rejects,
+    )
+
+
+def _outputs(args: MigrateArguments, options: Options) -> Outputs:
+    if args.report is not None and not args.report.parent.is_dir():
+        raise ConfigError(f"cannot write the report {args.report}: no folder {args.report.parent}")
+    return Outputs(
+        verbose=args.verbose,
+        quiet=args.quiet,
+        log_file=args.log_file,
+        report=args.report,
+        progress_interval=args.progress_interval,
+        default_rejects=options.rejects if args.rejects is None else None,
+    )
+
+
+async def _migrate_until_signalled(options: Options, progress: Progress) -> Report:
+    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT/SIGTERM."""
+    received: list[int] = []
+    with single_errors():
+        report = await _migrate_watching(options, progress, received)
+    if received or report is None:
+        name = signal.Signals(received[0]).name if received else "a signal"
+        raise Interrupted(f"interrupted by {name}")
+    return report
+
+
+async def _migrate_watching(
+    options: Options, progress: Progress, received: list[int]
+) -> Report | None:
+    report = None
+    async with anyio.create_task_group() as tasks:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    received.append(signum)
+                    tasks.cancel_scope.cancel()
+                    return
+
+        tasks.start_soon(watch)
+        report = await migrate(options, progress)
+        tasks.cancel_scope.cancel()
+    return report
+
+
+def run_verify(args: VerifyArguments) -> int:
+    """Verify and print what was found: 0 when everything matches, 3 when not."""
+    result = anyio.run(_verify, args, backend="asyncio")
+    print(result.summary())
+    return ExitStatus.OK if result.ok else ExitStatus.INCOMPLETE
+
+
+async def _verify(args: VerifyArguments) -> Verification:
+    return await verify(args.data_dir, args.db, workers=args.workers)
+
+
+def run_rollback(args: RollbackArguments) -> int:
+    """Roll back once confirmed and list what was done: 0, or 1 when declined."""
+    done = rollback.run(
+        args.db,
+        args.state_file or args.db.parent / STATE_NAME,
+        restore=args.restore,
+        data_dir=args.data_dir,
+        confirm=lambda steps: args.yes or _ask(steps),
+    )
+    if done is None:
+        print("asyncmig rollback: nothing done", file=sys.stderr)
+        return ExitStatus.FAILURE
+    print("\n".join(f"done: {step}" for step in done))
+    return ExitStatus.OK
+
+
+def _ask(steps: list[str]) -> bool:
+    if not sys.stdin.isatty():
+        raise ConfigError("no terminal to ask on: pass --yes to confirm:\n  " + "\n  ".join(steps))
+    print("asyncmig rollback will:\n  " + "\n  ".join(steps), file=sys.stderr)
+    return input("Proceed? [y/N] ").strip().lower() in ("y", "yes")

@@ -1,0 +1,240 @@
+"""The argparse declarations: ``python -m asyncmig`` and its migrate, verify and rollback."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from asyncmig import options as opts
+from asyncmig.errors import ConfigError
+from asyncmig.output.progress import DEFAULT_INTERVAL
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad usage raises ConfigError (argparse would print and exit): main() reports it."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
+def _int_from(minimum: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return convert
+
+
+_positive_int = _int_from(1, "a positive integer")
+_whole_number = _int_from(0, "a whole number")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``python -m asyncmig`` and its subcommands, each parsed by its own subparser."""
+    parser = _Parser(prog="python -m asyncmig")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_migrate(commands)
+    _add_verify(commands)
+    _add_rollback(commands)
+    return parser
+
+
+def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = commands.add_parser(
+        "migrate",
+        prog="python -m asyncmig",
+        help="migrate the JSON data directory (the default command)",
+        description="Migrate an OctoPrompt JSON data directory into the SQLite database "
+        "that the OctoPrompt v0.6.0 server opens. The JSON files are only read.",
+        epilog="Exit status: 0 everything migrated; 3 finished, but records were rejected, "
+        "orphaned or duplicated, or files were damaged (see the summary); 4 stopped by "
+        "--max-rejects; 2 bad usage or configuration; 1 any other failure; 130 interrupted. "
+        "Other commands: python -m asyncmig verify --help, python -m asyncmig rollback --help",
+    )
+    add = parser.add_argument
+    add(
+        "--data-dir",
+        type=Path,
+        metavar="PATH",
+        default=opts.DEFAULT_DATA_DIR,
+        help="the JSON data root to read (default: %(default)s)",
+    )
+    add(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        default=opts.DEFAULT_DB,
+        help="the SQLite database to create (default: %(default)s)",
+    )
+    add(
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        default=opts.DEFAULT_BATCH_SIZE,
+        help="rows per transaction, at most (default: %(default)s; a batch also ends at "
+        f"{opts.DEFAULT_BATCH_BYTES // 2**20} MiB of JSON)",
+    )
+    _add_workers(parser)
+    add(
+        "--dry-run",
+        action="store_true",
+        help="read and validate everything, report what would happen, write nothing",
+    )
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "--verbose", action="store_true", help="log every file and every rejected record on stderr"
+    )
+    loudness.add_argument(
+        "--quiet", action="store_true", help="no progress and no warnings on stderr, errors only"
+    )
+    _add_run_options(parser)
+    _add_output_options(parser)
+
+
+def _add_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        default=opts.default_workers(),
+        help="parser processes reading files concurrently (default: %(default)s)",
+    )
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--strict",
+        action="store_true",
+        help="do not upgrade known legacy record shapes: reject them",
+    )
+    add(
+        "--include-orphans",
+        action="store_true",
+        help="migrate files and messages whose project or chat is missing or rejected",
+    )
+    add(
+        "--resume",
+        action="store_true",
+        help="finish the migration an earlier run left incomplete (or bring a finished one up "
+        "to date with changed files): what is committed is kept, the rest is migrated",
+    )
+    add(
+        "--force",
+        action="store_true",
+        help="start over although the database holds a migration or data: it is first moved "
+        "into the backup folder",
+    )
+    add(
+        "--no-backup",
+        action="store_true",
+        help="do not copy the data root (and an existing database) into a backup folder "
+        "first (not recommended)",
+    )
+    add(
+        "--backup-dir",
+        type=Path,
+        metavar="PATH",
+        help="where backup-<timestamp> folders are made (default: beside the database)",
+    )
+    add(
+        "--state-file",
+        type=Path,
+        metavar="PATH",
+        help=f"the progress mirror (default: {opts.STATE_NAME} beside the database)",
+    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="append the full log (debug level, whatever the console shows) to PATH",
+    )
+    add(
+        "--report",
+        type=Path,
+        metavar="PATH",
+        help="write the run's report as JSON to PATH (replaced whole, atomically)",
+    )
+    add(
+        "--rejects",
+        type=Path,
+        metavar="PATH",
+        help="the JSON Lines file listing every record not migrated, with its errors and "
+        "original (default: beside the database, <db name>.rejects-<time>.jsonl; a dry run "
+        "writes one only when given this option)",
+    )
+    add(
+        "--max-rejects",
+        type=_whole_number,
+        metavar="N",
+        help="stop (exit 4) once more than N records were rejected, orphaned or duplicated",
+    )
+    add(
+        "--progress-interval",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_INTERVAL,
+        help="when stderr is not a terminal, a progress line this often (default: %(default)s)",
+    )
+
+
+def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = commands.add_parser(
+        "verify",
+        prog="python -m asyncmig verify",
+        help="check a migrated database against the JSON data directory",
+        description="Re-read the JSON data directory and check a migrated database against "
+        "it: every table's rows (id, data, created_at, updated_at), the tables and indexes, "
+        "PRAGMA integrity_check and WAL mode. Both are only read.",
+        epilog="Exit status: 0 everything matches; 3 differences found (listed); 2 bad usage, "
+        "a missing database or data directory, or a database that is not a finished asyncmig "
+        "migration; 1 any other failure; 130 interrupted.",
+    )
+    add = parser.add_argument
+    add(
+        "--data-dir",
+        type=Path,
+        metavar="PATH",
+        default=opts.DEFAULT_DATA_DIR,
+        help="the JSON data root the database was migrated from (default: %(default)s)",
+    )
+    add(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        default=opts.DEFAULT_DB,
+        help="the migrated SQLite database (default: %(default)s)",
+    )
+    _add_workers(parser)
+
+
+def _add_rollback(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = commands.add_parser(
+        "rollback",
+        prog="python -m asyncmig rollback",
+        help="undo a migration, optionally restoring a backup",
+        description="Undo a migration: delete the database, its -wal/-shm files and the state "
+        "file, and optionally restore a backup folder the migration made. Asks first.",
+        epilog="Exit status: 0 done; 1 declined or failed; 2 bad usage.",
+    )
+    add = parser.add_argument
+    add("--db", type=Path, metavar="PATH", default=opts.DEFAULT_DB, help="the migrated database")
+    add("--state-file", type=Path, metavar="PATH", help="the state file (default: beside --db)")
+    add("--restore", type=Path, metavar="BACKUP", help="a backup-<timestamp> folder to restore")
+    add("--data-dir", type=Path, metavar="PATH", help="where --restore copies the files back")
+    add("--yes", action="store_true", help="do not ask before deleting")
