@@ -1,5 +1,7 @@
-"""``python -m asyncmig``."""
+"""``python -m asyncmig``: the command line, its exit status the process's."""
 
-from asyncmig.cli import main
+from __future__ import annotations
 
-raise SystemExit(main())
+from asyncmig.cli import main_entry
+
+main_entry()
