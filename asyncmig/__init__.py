@@ -11,10 +11,10 @@ from asyncmig.errors import TooManyRejects as TooManyRejects
 from asyncmig.options import Options as Options
 from asyncmig.output.progress import NullProgress as NullProgress
 from asyncmig.output.progress import Progress as Progress
-from asyncmig.output.report import Counts as Counts
-from asyncmig.output.report import FileOutcome as FileOutcome
-from asyncmig.output.report import Rejection as Rejection
 from asyncmig.output.report import Report as Report
+from asyncmig.results import Counts as Counts
+from asyncmig.results import FileOutcome as FileOutcome
+from asyncmig.results import Rejection as Rejection
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,5 @@
-"""Run-level failures. Record-level problems are data in the report, never exceptions.
+"""Run-level failures and the exit status each one means. Record-level problems are data in
+the report, never exceptions. This module imports nothing of asyncmig: every stage may use it.
 
 ::
 
@@ -15,12 +16,31 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from enum import IntEnum
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from asyncmig.output.report import Report
+#: The report a TooManyRejects carries (``asyncmig.Report``; a type parameter here, so
+#: that this module stays below the output stage that defines the Report).
+ReportT = TypeVar("ReportT")
+
+
+class ExitStatus(IntEnum):
+    """The command line's exit statuses, as the README lists them."""
+
+    OK = 0
+    #: Any other failure (a full disk included): what was committed is kept.
+    FAILURE = 1
+    #: Bad usage or configuration, or a refusal; nothing was written.
+    USAGE = 2
+    #: Finished, but records were rejected, orphaned or duplicated, or files damaged.
+    INCOMPLETE = 3
+    #: Stopped by ``--max-rejects``.
+    TOO_MANY_REJECTS = 4
+    #: SIGINT or SIGTERM.
+    INTERRUPTED = 130
 
 
 class AsyncmigError(Exception):
@@ -47,11 +67,11 @@ class SourceChanged(MigrationError):
     """Raised when a source file changes while the run reads it."""
 
 
-class TooManyRejects(MigrationError):
+class TooManyRejects(MigrationError, Generic[ReportT]):
     """Raised once more records were not migrated than ``max_rejects`` allows; ``report``
-    is the run's report up to that point (``report.stopped`` says why)."""
+    is the run's :class:`asyncmig.Report` up to that point (``report.stopped`` says why)."""
 
-    def __init__(self, message: str, report: Report) -> None:
+    def __init__(self, message: str, report: ReportT) -> None:
         super().__init__(message)
         self.report = report
 

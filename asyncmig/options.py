@@ -23,7 +23,7 @@ def default_workers() -> int:
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything a run needs to know; build it with :meth:`create` to have it checked."""
+    """Everything a run needs to know, checked once when it is built (ConfigError)."""
 
     data_dir: Path = DEFAULT_DATA_DIR
     db: Path = DEFAULT_DB
@@ -32,7 +32,6 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     batch_bytes: int = DEFAULT_BATCH_BYTES
     workers: int = msgspec.field(default_factory=default_workers)
     dry_run: bool = False
-    verbose: bool = False
     strict: bool = False
     include_orphans: bool = False
     #: Continue the interrupted (or since edited) migration ``db`` holds.
@@ -46,6 +45,10 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     backup_dir: Path | None = None
     #: The state file (default: ``.migration-state.json`` beside the database).
     state_file: Path | None = None
+    #: The JSON Lines file listing every record not migrated, with its original; None: none.
+    rejects: Path | None = None
+    #: Stop the run once more than this many records were not migrated; None: never.
+    max_rejects: int | None = None
 
     @property
     def resume_command(self) -> str:
@@ -64,11 +67,6 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def state_path(self) -> Path:
         return self.state_file if self.state_file is not None else self.db.parent / STATE_NAME
-
-    #: The JSON Lines file listing every record not migrated, with its original; None: none.
-    rejects: Path | None = None
-    #: Stop the run once more than this many records were not migrated; None: never.
-    max_rejects: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "batch_bytes", "workers"):

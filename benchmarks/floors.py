@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 import ijson
 
-from asyncmig.source.layout import ALL_TABLES
 from asyncmig.options import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
 from asyncmig.targets.octoprompt import INDEXES, LOAD_PRAGMAS, TABLE_DDL
+from asyncmig.targets.octoprompt import TABLES as ALL_TABLES
 from benchmarks.records import record_files
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from asyncmig.source.layout import ALL_TABLES
 from asyncmig.targets.octoprompt import INDEXES, TABLE_DDL
+from asyncmig.targets.octoprompt import TABLES as ALL_TABLES
 from benchmarks.records import make_row, now_ms, record_files, records_of
 
 

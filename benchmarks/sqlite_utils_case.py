@@ -18,8 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from asyncmig.source.layout import ALL_TABLES
 from asyncmig.targets.octoprompt import INDEXES, TABLE_DDL
+from asyncmig.targets.octoprompt import TABLES as ALL_TABLES
 from benchmarks.records import SOURCES, now_ms, record_files, records_of
 
 _COMPLETE = ".complete"

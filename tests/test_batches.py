@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from asyncmig.load.pipeline import _ByteBudget
-from asyncmig.ipc.wire import Done, Job, Reject, Rows
+from asyncmig.ipc.order import ByteBudget as _ByteBudget
+from asyncmig.source.messages import Done, Job, Reject, Rows
 from asyncmig.source.records import read_job
 
 if TYPE_CHECKING:

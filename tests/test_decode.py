@@ -10,8 +10,7 @@ import msgspec
 import oracle
 import pytest
 
-from asyncmig.source import decode
-from asyncmig.source import scan
+from asyncmig.source import decode, scan
 
 if TYPE_CHECKING:
     from collections.abc import Callable

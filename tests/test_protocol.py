@@ -5,15 +5,8 @@ from __future__ import annotations
 import os
 import threading
 
-from asyncmig.ipc.wire import (
-    Done,
-    Message,
-    Notice,
-    Reject,
-    Rows,
-    read_message,
-    write_message,
-)
+from asyncmig.ipc.wire import read_message, write_message
+from asyncmig.source.messages import Done, Message, Notice, Reject, Rows
 
 
 def test_messages_round_trip_through_a_pipe() -> None:

@@ -105,6 +105,24 @@ def test_killed_at_a_point_then_resumed(
     _resume_and_compare(trap_root, reference, db)
 
 
+def test_killed_while_the_database_is_created_leaves_none(
+    trap_root: GenerateResult, reference: Any, tmp_path: Path
+) -> None:
+    """The database appears whole (schema, ledger and plan) or not at all: a run killed
+    while making it leaves nothing a next run would take for someone else's database."""
+    db = tmp_path / "o.db"
+    killed = run_cli(
+        "--data-dir", trap_root.root, "--db", db, *BATCH, env={"ASYNCMIG_KILL_AT": "create:1"}
+    )
+    assert killed.returncode == KILLED, killed.stderr
+    assert not db.exists()
+    assert run_cli("--data-dir", trap_root.root, "--db", db, "--resume").returncode == 2
+    again = run_cli("--data-dir", trap_root.root, "--db", db, *BATCH)
+    assert again.returncode == 3, again.stderr
+    assert content(db) == content(reference[0])
+    assert not list(tmp_path.glob(".o.db.asyncmig-new*"))
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_killed_at_a_random_moment_then_resumed(
     seed: int, trap_root: GenerateResult, reference: Any, tmp_path: Path

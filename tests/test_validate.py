@@ -13,9 +13,9 @@ import pytest
 from asyncmig.source import schemas
 from asyncmig.source.decode import Entry
 from asyncmig.source.layout import BY_TABLE
-from asyncmig.ipc.wire import Reject
+from asyncmig.source.messages import Reject
 from asyncmig.source.records import RowMaker
-from asyncmig.source.schemas import MAX_TS, TsError, normalise_ts
+from asyncmig.source.timestamps import MAX_TS, TsError, normalise_ts
 from asyncmig.source.validate import check
 
 MIGRATED_AT = 1_800_000_000_000

@@ -19,12 +19,13 @@ from typing import IO, TYPE_CHECKING, Final
 import anyio
 
 from asyncmig.errors import ParserCrashed
-from asyncmig.ipc.wire import Rows, frame, read_message
+from asyncmig.ipc.wire import frame, read_message
+from asyncmig.source.messages import Rows
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from asyncmig.ipc.wire import Job, Message
+    from asyncmig.source.messages import Job, Message
 
 # The folder holding the asyncmig package, so parser processes import this very copy.
 _PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

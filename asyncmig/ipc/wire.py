@@ -1,4 +1,4 @@
-"""What the parser processes and the main process say to each other, and how it is framed.
+"""How the messages of :mod:`asyncmig.source.messages` cross the process boundary.
 
 Every message is one msgpack-encoded tagged Struct behind a 4-byte big-endian length.
 Rows are ``(id, data, created_at, updated_at)`` with ``data`` the compact JSON bytes
@@ -17,52 +17,15 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from asyncmig.source.messages import Done, Failed, Job, Notice, Opened, Reject, Row, Rows
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from asyncmig.source.messages import Message
+
 LENGTH: Final = struct.Struct(">I")
 _IOV_MAX: Final = os.sysconf("SC_IOV_MAX")
-
-Row = tuple[str, "bytes | memoryview", int | float, int | float]
-
-
-class Job(msgspec.Struct, tag=True, frozen=True):
-    """Read one file. ``table`` None means count its entries only (a file not migrated)."""
-
-    file_no: int
-    path: str
-    table: str | None
-    top_level: str = "object"
-    strict: bool = False
-    migrated_at: int = 0
-    batch_rows: int = 10_000
-    batch_bytes: int = 4 * 1024 * 1024
-    #: For a container file, the parent id its folder names (to warn on records that differ).
-    parent_id: int | None = None
-    #: Entries an earlier run already committed: counted, not sent again (``--resume``).
-    skip: int = 0
-
-
-class Opened(msgspec.Struct, tag=True, frozen=True):
-    """The first message of a migrated file: its fingerprint as the parser found it."""
-
-    size: int
-    mtime_ns: int
-    #: xxh3-128 of the whole file, read before parsing it.
-    digest: str
-
-
-class Rows(msgspec.Struct, tag=True, frozen=True):
-    """A batch of valid rows of one file; ``indexes`` are their positions in the file."""
-
-    rows: list[Row]
-    indexes: list[int]
-    upgraded: int
-    #: Entries of the file consumed up to and including this batch (rows and rejects).
-    consumed: int
-    nbytes: int
-    #: Bytes into the file of the batch's last entry, where the reader knows it (else 0).
-    position: int = 0
 
 
 class RowsHead(msgspec.Struct, tag=True, frozen=True):
@@ -77,41 +40,6 @@ class RowsHead(msgspec.Struct, tag=True, frozen=True):
     position: int = 0
 
 
-class Reject(msgspec.Struct, tag=True, frozen=True):
-    """An entry that failed validation, with every error found."""
-
-    index: int
-    record_id: str | None
-    errors: list[str]
-    offset: int | None = None
-    #: The entry's JSON text as read, on one line, secrets redacted (:mod:`asyncmig.redact`).
-    original: bytes | None = None
-
-
-class Notice(msgspec.Struct, tag=True, frozen=True):
-    """A warning about one entry that does not stop it from migrating."""
-
-    index: int
-    message: str
-
-
-class Done(msgspec.Struct, tag=True, frozen=True):
-    """The end of one file: its entry count, and the damage that ended it early, if any."""
-
-    found: int
-    damage_offset: int | None = None
-    damage_message: str | None = None
-    #: The file's size or mtime differed after reading it from what ``Opened`` said.
-    changed: bool = False
-
-
-class Failed(msgspec.Struct, tag=True, frozen=True):
-    """The parser process could not read the file at all (an OS error, not damage)."""
-
-    message: str
-
-
-Message = Opened | Rows | Reject | Notice | Done | Failed
 Wire = Opened | RowsHead | Reject | Notice | Done | Failed
 
 _encoder: Final = msgspec.msgpack.Encoder()
@@ -178,7 +106,7 @@ def read_message(read_exactly: Callable[[int], bytearray | None]) -> Message | N
         return None
     message = _decoder.decode(payload)
     if not isinstance(message, RowsHead):
-        return message  # type: ignore[no-any-return]
+        return message
     data = read_exactly(sum(head[1] for head in message.heads))
     if data is None:
         return None

@@ -1,125 +1,114 @@
-"""The writer's side of one file: its messages -> writes, counts and report entries."""
+"""The writer's side of one file: its messages in, its rows written, its FileResult out."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from asyncmig.errors import ParserCrashed, SourceChanged
-from asyncmig.ipc.wire import Done, Failed, Notice, Opened, Reject, Rows
-from asyncmig.output.report import Counts, FileOutcome, FileStatus
+from asyncmig.results import Counts, FileOutcome, FileResult, FileStatus
+from asyncmig.source.messages import Done, Failed, Notice, Opened, Reject, Rows
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
 
+    from asyncmig.load.batches import Batches
     from asyncmig.output.progress import Progress
-    from asyncmig.ipc.wire import Message
     from asyncmig.output.rejects import Rejects
+    from asyncmig.source.messages import Message
     from asyncmig.source.plan import SourceFile
-    from asyncmig.load.writer import Writer
-
-log = logging.getLogger("asyncmig")
 
 
-@dataclass(slots=True)
-class FileResult:
-    """What one file contributed to the report (its records not migrated went to the
-    rejects sink as they arrived)."""
-
-    outcome: FileOutcome
-    counts: Counts = field(default_factory=Counts)
-    warnings: list[str] = field(default_factory=list)
-
-
-async def consume(
+async def apply_file(
     source: SourceFile,
     messages: AsyncIterator[Message],
-    writer: Writer,
-    *,
-    include_orphans: bool,
-    release: Callable[[int], None],
+    batches: Batches,
     rejects: Rejects,
     progress: Progress,
+    *,
+    include_orphans: bool,
     earlier: Counts | None = None,
 ) -> FileResult:
-    """Apply one file's messages in order; ``release`` returns a batch's bytes to the budget.
-    Ends early (status "stopped") once ``rejects`` is over its limit. ``earlier``: the counts
-    of the part of the file an interrupted run committed (``--resume``)."""
+    """Apply one file's messages in order. Ends early (status "stopped") once ``rejects``
+    is over its limit. ``earlier``: the counts of the part of the file an interrupted run
+    committed (``--resume``)."""
     if source.entity is None:
         return await _count_only(source, messages)
-    orphan_reason = await _orphan_reason(source, writer)
+    orphan_reason = await _orphan_reason(source, batches)
     writes = orphan_reason is None or include_orphans
-    applying = _Applying(source, writer, writes, orphan_reason, rejects, progress)
-    if earlier is not None:
-        applying.tally = _Tally.resumed(earlier)
+    applying = _Applying(source, batches, rejects, progress, writes, orphan_reason)
+    applying.counts = earlier or Counts()
     try:
-        async for message in messages:
-            if isinstance(message, Rows):
-                try:
-                    await applying.rows(message)
-                finally:
-                    release(message.nbytes)
-            elif isinstance(message, Opened):
-                applying.opened(message)
-            elif isinstance(message, Reject):
-                applying.reject(message)
-            elif isinstance(message, Notice):
-                applying.result.warnings.append(f"{source.rel} #{message.index}: {message.message}")
-            elif isinstance(message, Done):
-                return applying.done(message)
-            else:  # Failed: an OS error part-way; what was written stays written and counted
-                return applying.failed(message)
-            if rejects.exceeded:
-                return applying.stopped()
+        return await applying.apply(messages)
     finally:
         rejects.file_done()
-    raise ParserCrashed(f"a parser process ended while reading {source.path}")
 
 
 class _Applying:
-    """One file of a table on its way in: its tally, its result, where its news goes.
-    ``writes`` False: the file is orphaned and its rows are only counted and listed; the
-    writer still keeps its checkpoint record (resume skips it like any finished file)."""
+    """One file of a table on its way in: its counts, warnings, where its news goes.
+    ``writes`` False: the file is orphaned and its rows are only counted and listed; its
+    ledger row is still kept (resume skips it like any finished file)."""
 
     def __init__(  # noqa: PLR0917 - one file's parts, each used once
         self,
         source: SourceFile,
-        checkpoint: Writer,
-        writes: bool,
-        orphan_reason: str | None,
+        batches: Batches,
         rejects: Rejects,
         progress: Progress,
+        writes: bool,
+        orphan_reason: str | None,
     ) -> None:
         assert source.entity is not None
-        self.source, self.rejects, self.progress = source, rejects, progress
-        self.checkpoint = checkpoint
-        self.writer = checkpoint if writes else None
+        self.source, self.batches, self.rejects, self.progress = source, batches, rejects, progress
+        self.writes = writes
+        self.reason = orphan_reason
         self.table = source.entity.table
-        self.tally = _Tally()
-        self.result = FileResult(FileOutcome(source.rel, "migrated", self.table, 0, orphan_reason))
+        self.counts = Counts()
+        self.warnings: list[str] = []
+
+    async def apply(self, messages: AsyncIterator[Message]) -> FileResult:
+        """Every message of the file, in order, to its Done (or Failed, or the stop)."""
+        async for message in messages:
+            if isinstance(message, Rows):
+                await self.rows(message)
+            elif isinstance(message, Opened):
+                self.opened(message)
+            elif isinstance(message, Reject):
+                self.reject(message)
+            elif isinstance(message, Notice):
+                self.warnings.append(f"{self.source.rel} #{message.index}: {message.message}")
+            elif isinstance(message, Done):
+                return self.done(message)
+            else:  # Failed: an OS error part-way; what was written stays written and counted
+                return self.failed(message)
+            if self.rejects.exceeded:
+                return self.stopped()
+        raise ParserCrashed(f"a parser process ended while reading {self.source.path}")
 
     async def rows(self, batch: Rows) -> None:
         """Write one batch (or list it as orphaned)."""
-        if self.writer is None:
-            self.tally.add_orphans(batch)
-            await self.rejects.orphaned(self.source, batch, self.result.outcome.reason or "")
+        added = len(batch.rows)
+        if not self.writes:
+            self._count(orphaned=added, upgraded=batch.upgraded)
+            await self.rejects.orphaned(self.source, batch, self.reason or "")
         else:
-            duplicates = await self.writer.write(self.source, batch)
-            self.tally.add_rows(batch, len(duplicates))
+            duplicates = await self.batches.write(self.source, batch)
+            dupes = len(duplicates)
+            self._count(migrated=added - dupes, duplicate=dupes, upgraded=batch.upgraded)
             if duplicates:
                 await self.rejects.duplicates(self.source, duplicates)
-        self.checkpoint.progress(self.source, batch.consumed, self.tally.counts(batch.consumed))
-        self.progress.advance(self.table, len(batch.rows), batch.position)
+        self.batches.files.progress(self.source, batch.consumed, self._so_far(batch.consumed))
+        self.progress.advance(self.table, added, batch.position)
 
     def opened(self, message: Opened) -> None:
         """The file's fingerprint as its parser read it: the plan's, or the file changed."""
         if (message.size, message.mtime_ns) != (self.source.size, self.source.mtime_ns):
             raise SourceChanged(_changed_message(self.source, "since the run started"))
-        self.checkpoint.start_file(self.source, message.digest)
+        self.batches.files.started(self.source, message.digest)
 
     def reject(self, message: Reject) -> None:
-        self.tally.rejected += 1
+        self._count(rejected=1)
         self.rejects.rejected(self.source, message)
         self.progress.advance(self.table, 1, message.offset or 0)
 
@@ -127,39 +116,42 @@ class _Applying:
         """The file's end: its outcome and counts; written and orphan files alike."""
         if message.changed:
             raise SourceChanged(_changed_message(self.source, "while it was read"))
-        status: FileStatus = "migrated" if self.writer is not None else "orphaned"
+        status: FileStatus = "migrated" if self.writes else "orphaned"
         if message.damage_message is not None:
             status = "damaged"
             self.rejects.damaged(
                 self.source, message.found, message.damage_offset, message.damage_message
             )
-        self.result.outcome = FileOutcome(
+        outcome = FileOutcome(
             self.source.rel,
             status,
             self.table,
             message.found,
-            reason=self.result.outcome.reason,
+            reason=self.reason,
             damage_offset=message.damage_offset,
             damage_message=message.damage_message,
         )
-        self.result.counts = self.tally.counts(message.found)
-        self.checkpoint.end_file(self.source, self.result.outcome, self.result.counts)
-        return self.result
+        counts = self._so_far(message.found)
+        self.batches.files.ended(self.source, outcome, counts)
+        return FileResult(outcome, counts, tuple(self.warnings))
 
     def failed(self, message: Failed) -> FileResult:
         self.rejects.unreadable(self.source, message.message)
-        unreadable = _unreadable(self.source, message)
-        unreadable.counts = self.tally.counts(self.tally.seen)
-        unreadable.warnings = self.result.warnings
-        return unreadable
+        outcome = FileOutcome(self.source.rel, "unreadable", self.table, 0, message.message)
+        return FileResult(outcome, self._so_far(self.counts.seen), tuple(self.warnings))
 
     def stopped(self) -> FileResult:
         """The run stops in the middle of this file (too many records not migrated)."""
-        seen = self.tally.seen
+        seen = self.counts.seen
         reason = "the run stopped (--max-rejects) before the end of this file"
-        self.result.outcome = FileOutcome(self.source.rel, "stopped", self.table, seen, reason)
-        self.result.counts = self.tally.counts(seen)
-        return self.result
+        outcome = FileOutcome(self.source.rel, "stopped", self.table, seen, reason)
+        return FileResult(outcome, self._so_far(seen), tuple(self.warnings))
+
+    def _count(self, **more: int) -> None:
+        self.counts += Counts(**more)
+
+    def _so_far(self, found: int) -> Counts:
+        return msgspec.structs.replace(self.counts, found=found)
 
 
 def _changed_message(source: SourceFile, when: str) -> str:
@@ -170,14 +162,14 @@ def _changed_message(source: SourceFile, when: str) -> str:
     )
 
 
-async def _orphan_reason(source: SourceFile, writer: Writer) -> str | None:
+async def _orphan_reason(source: SourceFile, batches: Batches) -> str | None:
     entity = source.entity
     if entity is None or entity.parent_table is None:
         return None
     folder = source.rel.rsplit("/", 2)[-2]
     if source.parent_id is None:
         return f"orphan: folder name {folder!r} is not a valid {entity.parent_table} id"
-    if await writer.has_row(entity.parent_table, str(source.parent_id)):
+    if await batches.writer.has_row(entity.parent_table, str(source.parent_id)):
         return None
     return f"orphan: no migrated record in {entity.parent_table} has id {source.parent_id}"
 
@@ -188,57 +180,16 @@ async def _count_only(source: SourceFile, messages: AsyncIterator[Message]) -> F
             reason = source.reason
             if message.damage_message is not None:
                 reason = f"{reason}; damaged"
-            return FileResult(
-                FileOutcome(
-                    source.rel,
-                    "not_migrated",
-                    None,
-                    message.found,
-                    reason,
-                    message.damage_offset,
-                    message.damage_message,
-                )
+            outcome = FileOutcome(
+                source.rel,
+                "not_migrated",
+                None,
+                message.found,
+                reason,
+                message.damage_offset,
+                message.damage_message,
             )
+            return FileResult(outcome)
         if isinstance(message, Failed):
-            return _unreadable(source, message)
+            return FileResult(FileOutcome(source.rel, "unreadable", None, 0, message.message))
     raise ParserCrashed(f"a parser process ended while reading {source.path}")
-
-
-def _unreadable(source: SourceFile, message: Message) -> FileResult:
-    text = message.message if isinstance(message, Failed) else repr(message)
-    table = source.entity.table if source.entity else None
-    return FileResult(FileOutcome(source.rel, "unreadable", table, 0, text))
-
-
-@dataclass(slots=True)
-class _Tally:
-    migrated: int = 0
-    upgraded: int = 0
-    rejected: int = 0
-    orphaned: int = 0
-    duplicate: int = 0
-
-    @classmethod
-    def resumed(cls, counts: Counts) -> _Tally:
-        """The tally of the part of the file an interrupted run committed."""
-        return cls(
-            counts.migrated, counts.upgraded, counts.rejected, counts.orphaned, counts.duplicate
-        )
-
-    def add_rows(self, batch: Rows, duplicates: int) -> None:
-        self.migrated += len(batch.rows) - duplicates
-        self.duplicate += duplicates
-        self.upgraded += batch.upgraded
-
-    def add_orphans(self, batch: Rows) -> None:
-        self.orphaned += len(batch.rows)
-        self.upgraded += batch.upgraded
-
-    @property
-    def seen(self) -> int:
-        return self.migrated + self.rejected + self.orphaned + self.duplicate
-
-    def counts(self, found: int) -> Counts:
-        return Counts(
-            found, self.migrated, self.upgraded, self.rejected, self.orphaned, self.duplicate
-        )

@@ -1,41 +1,86 @@
-"""Resume state: the checkpoint inside the target database, and what a resume must redo.
+"""The checkpoint ledger: asyncmig's own two tables in the target, end to end.
 
-The checkpoint is asyncmig's own two tables in the target, written in the same transaction
-as the rows they describe, so data and checkpoint never disagree: ``asyncmig_run`` (the
-run's settings and phase) and ``asyncmig_files`` (every planned file in plan order: its
-fingerprint, how many of its entries are committed, its rowid range and counts so far).
+``asyncmig_run`` holds the run's settings and phase (:class:`RunSettings`), and
+``asyncmig_files`` every planned file in plan order: its fingerprint, how many of its
+entries are committed, its rowid range and counts so far. File rows are written in the
+same transaction as the rows they describe, so data and checkpoint never disagree.
 
 Files are loaded strictly in plan order and each one's rows take consecutive rowids, so
 the rows of files ``k, k+1, ...`` are exactly the rows from the smallest of their first
 rowids on. That is what makes a resume exact: keep the longest prefix of the plan that is
 done and unchanged, drop every row loaded after it, and load the rest as a first run would.
+This module makes, reads (read-only, before the run) and writes the ledger; the writer
+runs its statements, and :mod:`asyncmig.load.resume` plans a resume from what it read.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import msgspec
 
 from asyncmig.errors import ConfigError
-from asyncmig.output.report import Counts, FileOutcome
+from asyncmig.results import Counts, FileOutcome
+from asyncmig.storage import open_readonly
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from pathlib import Path
 
+    from asyncmig.load.writer import Writer
     from asyncmig.source.plan import SourceFile
 
 #: File statuses that mean "finished"; "planned", "started" and "loading" do not.
 DONE: Final = frozenset({"migrated", "damaged", "orphaned"})
 #: Run phases, in order: the backup, the load, indexes and optimize, then complete.
-PHASES: Final = ("backup", "loading", "finishing", "complete")
+Phase = Literal["backup", "loading", "finishing", "complete"]
 
+SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS asyncmig_run (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS asyncmig_files (file_no INTEGER PRIMARY KEY, path TEXT NOT NULL,"
+    " tbl TEXT, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT, consumed INTEGER"
+    " NOT NULL DEFAULT 0, first_rowid INTEGER, last_rowid INTEGER, status TEXT NOT NULL,"
+    " counts TEXT, outcome TEXT)",
+)
+
+#: A file's row: created when it starts, moved on by every batch, closed at its end.
+_FILE_ROW: Final = (
+    "INSERT INTO asyncmig_files (file_no, path, tbl, size, mtime_ns, digest, consumed, "
+    "first_rowid, last_rowid, status, counts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?) ON CONFLICT (file_no) DO UPDATE SET "
+    "digest = coalesce(excluded.digest, asyncmig_files.digest), "
+    "consumed = max(excluded.consumed, asyncmig_files.consumed), "
+    "first_rowid = coalesce(asyncmig_files.first_rowid, excluded.first_rowid), "
+    "last_rowid = coalesce(excluded.last_rowid, asyncmig_files.last_rowid), "
+    "status = excluded.status, "
+    "counts = coalesce(excluded.counts, asyncmig_files.counts), "
+    "outcome = coalesce(excluded.outcome, asyncmig_files.outcome)"
+)
+_SELECT_FILES: Final = (
+    "SELECT file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome "
+    "FROM asyncmig_files ORDER BY file_no"
+)
+_encoder: Final = msgspec.json.Encoder()
 _counts_decoder: Final = msgspec.json.Decoder(Counts)
 _outcome_decoder: Final = msgspec.json.Decoder(FileOutcome)
+
+
+class RunSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """``asyncmig_run``: the settings that decide the rows, and where the run is.
+
+    Stored one key per row as text (``true``/``false``, decimal numbers, an empty string
+    for none); :func:`settings_rows` and :func:`read` are the only code that converts."""
+
+    data_dir: str | None = None
+    migrated_at: int | None = None
+    status: Phase = "loading"
+    #: None: the database does not record it (written by an older asyncmig).
+    strict: bool | None = None
+    include_orphans: bool | None = None
+    backup: str | None = None
+    old_db: str | None = None
 
 
 class FileRecord(msgspec.Struct, frozen=True):
@@ -62,16 +107,37 @@ class FileRecord(msgspec.Struct, frozen=True):
 class Checkpoint(msgspec.Struct, frozen=True):
     """What the target database says about the migration it holds."""
 
-    run: dict[str, str]
+    run: RunSettings
     files: list[FileRecord]
-
-    @property
-    def status(self) -> str:
-        return self.run.get("status", "loading")
 
     @property
     def done_files(self) -> int:
         return sum(record.done for record in self.files)
+
+
+def settings_rows(**values: str | int | bool | None) -> list[tuple[str, str]]:
+    """``asyncmig_run`` rows for these settings (names as in :class:`RunSettings`)."""
+    fields = {f.name for f in msgspec.structs.fields(RunSettings)}
+    unknown = set(values) - fields
+    assert not unknown, f"not settings of the ledger: {unknown}"
+    return [(name, _text(value)) for name, value in values.items()]
+
+
+def _text(value: str | int | bool | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def decode_settings(rows: dict[str, str]) -> RunSettings:
+    """``asyncmig_run``'s rows as settings; ConfigError when a value cannot be read."""
+    present = {key: value for key, value in rows.items() if value != ""}
+    try:
+        return msgspec.convert(present, RunSettings, strict=False)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"asyncmig_run holds a value asyncmig cannot read: {error}") from None
 
 
 def read(db: Path) -> Checkpoint | None:
@@ -79,24 +145,18 @@ def read(db: Path) -> Checkpoint | None:
     if not db.exists():
         return None
     try:
-        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        with closing(open_readonly(db)) as conn:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             if "asyncmig_run" not in names:
                 return None
-            run = dict(conn.execute("SELECT key, value FROM asyncmig_run").fetchall())
-            files = [_record(row) for row in conn.execute(_SELECT_FILES)]
+            rows = dict(conn.execute("SELECT key, value FROM asyncmig_run").fetchall())
+            files = [_file_record(row) for row in conn.execute(_SELECT_FILES)]
     except sqlite3.DatabaseError as error:
         raise ConfigError(f"{db} exists but is not a usable SQLite database: {error}") from None
-    return Checkpoint(run, files)
+    return Checkpoint(decode_settings(rows), files)
 
 
-_SELECT_FILES: Final = (
-    "SELECT file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome "
-    "FROM asyncmig_files ORDER BY file_no"
-)
-
-
-def _record(row: tuple[Any, ...]) -> FileRecord:
+def _file_record(row: tuple[Any, ...]) -> FileRecord:
     file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome = row
     return FileRecord(
         file_no,
@@ -111,83 +171,90 @@ def _record(row: tuple[Any, ...]) -> FileRecord:
     )
 
 
-def quick_check(db: Path) -> None:
-    """Refuse a database SQLite itself finds damaged before resuming into it: the load runs
-    with ``synchronous=OFF``, which survives a killed process but not a power cut."""
-    with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-        result = [row[0] for row in conn.execute("PRAGMA quick_check")]
-    if result != ["ok"]:
-        raise ConfigError(
-            f"{db} is damaged ({'; '.join(result[:3])}), so it cannot be resumed: start "
-            "over with --force (the damaged database is moved into the backup)"
+async def record_settings(writer: Writer, **values: str | int | bool | None) -> None:
+    """Write settings now, between batches (one statement: atomic on its own)."""
+    assert not writer.in_transaction, "settings are written between transactions"
+    async with writer.guard():
+        await writer.conn.executemany(
+            "INSERT OR REPLACE INTO asyncmig_run (key, value) VALUES (?, ?)",
+            settings_rows(**values),
         )
 
 
-@dataclass(slots=True)
-class Resume:
-    """What a resume keeps and what it loads again."""
-
-    #: Plan files whose earlier result stands: not read again.
-    kept: list[tuple[SourceFile, FileRecord]] = field(default_factory=list)
-    #: The file the interrupted run was in, if it is unchanged: resumed after ``consumed``.
-    partial: tuple[SourceFile, FileRecord] | None = None
-    #: Checkpoint records from this file number on are dropped, with every row they loaded.
-    drop_from: int = 0
-    #: Why files are loaded again, for the report.
-    redone: list[str] = field(default_factory=list)
-
-    @property
-    def skip(self) -> dict[int, FileRecord]:
-        """Plan file number -> the record of a file resumed part-way."""
-        return {self.partial[0].file_no: self.partial[1]} if self.partial else {}
-
-
-def plan_resume(
-    checkpoint: Checkpoint, migrated: Sequence[SourceFile], digest: Callable[[Path], str]
-) -> Resume:
-    """Compare the interrupted run's plan with today's: keep the done and unchanged prefix
-    (size, mtime and content hash all equal), resume the file it stopped in if unchanged."""
-    records = checkpoint.files
-    kept = 0
-    while (
-        kept < min(len(records), len(migrated))
-        and records[kept].done
-        and records[kept].same_stat(migrated[kept])
-    ):
-        kept += 1
-    for position in range(kept):  # content hashes: an edit that kept size and mtime
-        if _digest_differs(records[position], migrated[position], digest):
-            kept = position
-            break
-    resume = Resume(kept=list(zip(migrated[:kept], records[:kept], strict=True)))
-    resume.drop_from = kept
-    if kept < len(records) and kept < len(migrated):
-        record, source = records[kept], migrated[kept]
-        unchanged = record.same_stat(source) and not _digest_differs(record, source, digest)
-        if record.status in ("started", "loading") and unchanged:
-            resume.partial = (source, record)
-            resume.drop_from = kept + 1
-            return resume
-    resume.redone = _describe_changes(records, migrated, kept)
-    return resume
+async def plan_files(writer: Writer, sources: Sequence[SourceFile], *, drop_from: int = 0) -> None:
+    """Make the ledger's plan ``sources``: first drop every file row from number
+    ``drop_from`` on, and every row of the target those files loaded."""
+    assert not writer.in_transaction, "the plan is written between transactions"
+    async with writer.transaction() as conn:
+        cursor = await conn.execute(
+            "SELECT tbl, min(first_rowid) FROM asyncmig_files WHERE file_no >= ? "
+            "AND first_rowid IS NOT NULL GROUP BY tbl",
+            (drop_from,),
+        )
+        for table, first_rowid in await cursor.fetchall():
+            await writer.delete_from(table, first_rowid)
+        await conn.execute("DELETE FROM asyncmig_files WHERE file_no >= ?", (drop_from,))
+        await conn.executemany(
+            "INSERT INTO asyncmig_files (file_no, path, tbl, size, mtime_ns, status) "
+            "VALUES (?, ?, ?, ?, ?, 'planned')",
+            [(f.file_no, f.rel, f.table, f.size, f.mtime_ns) for f in sources],
+        )
 
 
-def _digest_differs(record: FileRecord, source: SourceFile, digest: Callable[[Path], str]) -> bool:
-    return record.digest is not None and digest(source.path) != record.digest
+async def source_of(writer: Writer, table: str, rowid: int) -> str:
+    """The file the row ``rowid`` of ``table`` was loaded from (its rowid range says)."""
+    cursor = await writer.conn.execute(
+        "SELECT path FROM asyncmig_files WHERE tbl = ? AND ? BETWEEN first_rowid AND last_rowid",
+        (table, rowid),
+    )
+    row = await cursor.fetchone()
+    return str(row[0]) if row else "an earlier file"
 
 
-def _describe_changes(
-    records: Sequence[FileRecord], migrated: Sequence[SourceFile], kept: int
-) -> list[str]:
-    """Why files the interrupted run had loaded are loaded again (nothing if none were)."""
-    again = sum(r.status != "planned" for r in records[kept:])
-    if not again:
-        return []
-    record = records[kept]
-    if kept >= len(migrated) or record.path not in {f.rel for f in migrated}:
-        why = f"{record.path} is gone since the interrupted run"
-    elif record.path != migrated[kept].rel:
-        why = f"{migrated[kept].rel} was added since the interrupted run"
-    else:
-        why = f"{record.path} changed since the interrupted run"
-    return [f"{why}: the {again} file(s) loaded from there on are migrated again"]
+class FileRows:
+    """File rows waiting for the transaction that commits the batches they describe."""
+
+    statement: Final = _FILE_ROW
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[object, ...]] = []
+
+    def started(self, source: SourceFile, digest: str | None) -> None:
+        """The file's start and fingerprint."""
+        self._add(source, 0, status="started", digest=digest)
+
+    def batch(
+        self, source: SourceFile, consumed: int, rowids: tuple[int | None, int | None]
+    ) -> None:
+        """A batch of the file was inserted: the rowids it took."""
+        self._add(source, consumed, status="loading", rowids=rowids)
+
+    def progress(self, source: SourceFile, consumed: int, counts: Counts) -> None:
+        """How far the file is after a batch, and its counts so far."""
+        self._add(source, consumed, status="loading", counts=counts)
+
+    def ended(self, source: SourceFile, outcome: FileOutcome, counts: Counts) -> None:
+        """The file's end and its outcome."""
+        encoded = _encoder.encode(outcome).decode()
+        self._add(source, outcome.records, status=outcome.status, counts=counts, outcome=encoded)
+
+    def take(self) -> list[tuple[object, ...]]:
+        taken, self.pending = self.pending, []
+        return taken
+
+    def _add(
+        self,
+        source: SourceFile,
+        consumed: int,
+        *,
+        status: str,
+        rowids: tuple[int | None, int | None] = (None, None),
+        digest: str | None = None,
+        counts: Counts | None = None,
+        outcome: str | None = None,
+    ) -> None:
+        encoded = None if counts is None else _encoder.encode(counts).decode()
+        self.pending.append(
+            (source.file_no, source.rel, source.table, source.size, source.mtime_ns, digest,
+             consumed, *rowids, status, encoded, outcome)
+        )  # fmt: skip

@@ -1,289 +1,197 @@
-"""migrate(options) -> report: parser processes, bounded streams, one writer. Nothing else.
+"""migrate(options) -> report: the stages wired together, and nothing else.
 
 ::
 
-    plan ─► files 0, N, 2N.. ─► parser process 1 ─► bounded stream 1 ─┐
-        ─► files 1, N+1..    ─► parser process 2 ─► bounded stream 2 ─┼─► writer, file by
-        ─► ...                                                        ─┘   file in plan order
+    plan ─► start (refusals, backup, ledger) ─► parse_in_order ─► apply_file ─► Batches ─► Writer
+                                                                     │
+                                         rejects, progress, state ◄──┴─► ReportFold ─► Report
 
-Each parser gets every N-th file of the plan, all at once, and streams its messages file
-after file; the writer takes file i from stream i mod N. So files are parsed concurrently
-but applied strictly in plan order ("first wins" does not depend on timing), and no
-message waits on a round trip per file. Memory is bounded twice: each stream holds at
-most ``_PREFETCH`` messages (a message is at most one batch), and a byte budget caps the
-row bytes parsed ahead of the file the writer is on.
+The plan lists the files; the start refuses or backs up and opens the writer; the parser
+processes read the files (:func:`asyncmig.ipc.order.parse_in_order`) and hand them over in
+plan order; each file's messages are applied (:mod:`asyncmig.load.apply`) into batched
+transactions; the fold adds up what every stage hands back into the report.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import anyio
-import msgspec
 
-from asyncmig.source import decode
-from asyncmig.source import plan as source
-from asyncmig.load import start as startup
-from asyncmig.targets import octoprompt as target
-from asyncmig.load.apply import FileResult, consume
 from asyncmig.errors import TooManyRejects, single_errors
-from asyncmig.ipc.client import Parser, start_parser
+from asyncmig.ipc.order import parse_in_order
+from asyncmig.load import ledger, start
+from asyncmig.load.apply import apply_file
+from asyncmig.load.batches import Batches
+from asyncmig.output.fold import ReportFold
 from asyncmig.output.progress import NullProgress
-from asyncmig.ipc.wire import Done, Failed, Job, Message, Rows
-from asyncmig.output.rejects import Rejects, elapsed_since, stopped_message
-from asyncmig.output.rejects import check_path as check_rejects_path
-from asyncmig.output.report import FileOutcome, PeakMemory, Report
+from asyncmig.output.rejects import Rejects
 from asyncmig.output.statefile import NoStateFile, StateFile
+from asyncmig.results import FileOutcome, FileResult, PeakMemory
+from asyncmig.safety import refusals
+from asyncmig.source import decode
+from asyncmig.source.messages import Job
+from asyncmig.source.plan import plan_run
+from asyncmig.targets.octoprompt import TARGET
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-
-    from asyncmig.load.ledger import FileRecord
     from asyncmig.options import Options
     from asyncmig.output.progress import Progress
-    from asyncmig.source.plan import SourceFile
-    from asyncmig.load.start import Start
+    from asyncmig.output.report import Report
+    from asyncmig.results import StartFacts
+    from asyncmig.source.messages import Message
+    from asyncmig.source.plan import Plan, SourceFile
 
 log = logging.getLogger("asyncmig")
 
-#: Messages a parser may have ready beyond the one the writer is applying.
-_PREFETCH: Final = 2
+#: Row bytes parsed ahead of the file the writer is on, in batches.
 _BUDGET_BATCHES: Final = 3
 
 
 async def migrate(options: Options, progress: Progress | None = None) -> Report:
     """Migrate ``options.data_dir`` into ``options.db`` and return the run's report;
     ``progress`` hears how far it is (nothing does by default)."""
-    started = time.perf_counter()
-    plan = source.plan_run(options.data_dir, options.db)
+    plan = _plan(options)
+    fold = ReportFold(options, bytes_read=plan.total_bytes)
+    prepared = await start.prepare(options, plan, TARGET)
+    async with start.writer_for(options, plan, prepared, TARGET) as writer:
+        facts = await start.begin(options, plan, prepared, writer)
+        fold.started(facts)
+        batches = Batches(writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes)
+        state = _state_file(options, plan, fold)
+        run = _Run(options, plan, prepared, batches, fold, state, progress or NullProgress())
+        await run.to_the_end(facts)
+    return fold.current()
+
+
+def _plan(options: Options) -> Plan:
+    """The plan of the data root, once the outputs named in ``options`` can be written."""
+    plan = plan_run(options.data_dir, options.db)
     if not options.dry_run:
-        target.prepare(options.db)  # the folder the default rejects file goes into
-    check_rejects_path(options.rejects)
+        refusals.prepare(options.db)  # the folder the default rejects file goes into
+    refusals.check_rejects_path(options.rejects)
     if warning := decode.backend_warning():
         log.warning(warning)
-    report = Report(
-        data_dir=str(options.data_dir), db=str(options.db), dry_run=options.dry_run, migrated_at=0
-    )
-    report.bytes_read = plan.total_bytes
-    start = await startup.open_target(options, plan, report)
-    report.migrated_at = start.migrated_at
-    for warning in report.warnings:
-        log.warning(warning)
-    state = _state_file(options, plan, report)
-    writer = start.writer
-    try:
-        with single_errors():
-            await _run_files(plan, options, start, report, state, progress or NullProgress())
-        state.write("finishing")
-        await writer.set_run({"status": "finishing"})
-        await writer.finish()
-        await writer.set_run({"status": "complete"})
-        state.write("complete")
-    except BaseException as error:
-        # The state file says how the run ended; the checkpoint in the database is what a
-        # resume trusts, and it is already as far as the last commit.
-        stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
-        state.write("interrupted" if stopped else "failed")
-        raise
-    finally:
-        await writer.close()
-    report.elapsed = time.perf_counter() - started
-    return report
+    return plan
 
 
-def _fold(report: Report, result: FileResult) -> None:
-    outcome = result.outcome
-    report.files.append(outcome)
-    if outcome.table is not None and outcome.status != "not_migrated":
-        report.tables[outcome.table] += result.counts
-    report.warnings.extend(result.warnings)
-    for warning in result.warnings:
-        log.warning(warning)
-    counts = result.counts
-    log.info(
-        "%s: %s, %d record(s), %d upgraded, %d rejected, %d duplicate, %d orphaned, %.3f s",
-        outcome.path,
-        outcome.status,
-        outcome.records,
-        counts.upgraded,
-        counts.rejected,
-        counts.duplicate,
-        counts.orphaned,
-        outcome.seconds,
-    )
-
-
-async def _run_files(  # noqa: PLR0917 - the run's parts, passed on as they are
-    plan: source.Plan,
-    options: Options,
-    start: Start,
-    report: Report,
-    state: StateFile,
-    progress: Progress,
-) -> None:
-    """Every file of the plan, with the rejects file open and progress reported."""
-    report.options = options
-    for item, record in start.resume.kept:  # finished by an interrupted run: as it left them
-        outcome = record.outcome or FileOutcome(item.rel, "migrated", _table(item))
-        _fold(report, FileResult(outcome, record.counts))
-        state.file_done(_table(item))
-    rejects = Rejects(report, options)
-    rejects.open()
-    kept = len(start.resume.kept)
-    parsed = [*plan.migrated[kept:], *(f for f in plan.not_migrated if f.is_json)]
-    progress.start(sum(f.size for f in parsed), len(parsed))
-    try:
-        await _parse_and_apply(parsed, options, start, report, state, rejects, progress)
-    finally:
-        rejects.close()
-        report.peak_memory = PeakMemory.measure()
-        progress.finish()
-    for item in plan.not_migrated:
-        if not item.is_json:
-            _fold(report, FileResult(FileOutcome(item.rel, "not_migrated", reason=item.reason)))
-
-
-async def _parse_and_apply(  # noqa: PLR0917 - the run's parts, passed on as they are
-    parsed: list[SourceFile],
-    options: Options,
-    start: Start,
-    report: Report,
-    state: StateFile,
-    rejects: Rejects,
-    progress: Progress,
-) -> None:
-    """Parse every file in parser processes and apply the results in plan order."""
-    partial = start.resume.skip
-    budget = _ByteBudget(_BUDGET_BATCHES * options.batch_bytes)
-    workers = max(1, min(options.workers, len(parsed)))
-    async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
-        streams: list[MemoryObjectReceiveStream[Message]] = []
-        for share in (parsed[k::workers] for k in range(workers if parsed else 0)):
-            parser = await stack.enter_async_context(start_parser())
-            send, receive = anyio.create_memory_object_stream[Message](_PREFETCH)
-            jobs = [_job(item, options, start.migrated_at, partial) for item in share]
-            tasks.start_soon(parser.send_all, jobs)
-            tasks.start_soon(_pump, parser, jobs, send, budget)
-            streams.append(stack.enter_context(receive))
-        for position, item in enumerate(parsed):
-            budget.advance(item.file_no)
-            progress.file(item.rel, item.size)
-            log.info("%s: opened (%d bytes)", item.rel, item.size)
-            began = time.perf_counter()
-            earlier = partial.get(item.file_no)
-            result = await consume(
-                item,
-                _one_file(streams[position % workers]),
-                start.writer,
-                include_orphans=options.include_orphans,
-                release=budget.release,
-                rejects=rejects,
-                progress=progress,
-                earlier=earlier.counts if earlier else None,
-            )
-            seconds = time.perf_counter() - began
-            result.outcome = msgspec.structs.replace(result.outcome, seconds=seconds)
-            _fold(report, result)
-            progress.file_done()
-            if item.entity is not None:
-                state.file_done(item.entity.table)
-            _stop_if_too_many(report, rejects, options.max_rejects)
-
-
-def _stop_if_too_many(report: Report, rejects: Rejects, limit: int | None) -> None:
-    """TooManyRejects, with the report so far, once ``rejects`` is over ``limit``."""
-    if limit is not None and rejects.exceeded:
-        report.stopped = stopped_message(limit, rejects.count)
-        report.elapsed = elapsed_since(report.migrated_at)
-        raise TooManyRejects(report.stopped, report)
-
-
-def _table(item: SourceFile) -> str:
-    assert item.entity is not None
-    return item.entity.table
-
-
-def _job(
-    item: SourceFile, options: Options, migrated_at: int, partial: dict[int, FileRecord]
-) -> Job:
-    record = partial.get(item.file_no)
-    return Job(
-        item.file_no,
-        str(item.path),
-        item.entity.table if item.entity else None,
-        item.top_level,
-        options.strict,
-        migrated_at,
-        options.batch_size,
-        options.batch_bytes,
-        item.parent_id,
-        skip=record.consumed if record else 0,
-    )
-
-
-def _state_file(options: Options, plan: source.Plan, report: Report) -> StateFile:
+def _state_file(options: Options, plan: Plan, fold: ReportFold) -> StateFile:
     if options.dry_run:
         return NoStateFile()
     return StateFile(
-        options.state_path, report, total=len(plan.migrated), resume_command=options.resume_command
+        options.state_path,
+        fold.current,
+        total=len(plan.migrated),
+        resume_command=options.resume_command,
     )
 
 
-async def _pump(
-    parser: Parser, jobs: list[Job], out: MemoryObjectSendStream[Message], budget: _ByteBudget
-) -> None:
-    """Move one parser's messages, file after file, into its bounded stream."""
-    async with out:
-        remaining = iter(jobs)
-        job = next(remaining, None)
-        while job is not None:
-            for message in await parser.receive(job):
-                assert job is not None, "a message after the last file's end"
-                if isinstance(message, Rows):
-                    await budget.acquire(message.nbytes, job.file_no)
-                await out.send(message)
-                if isinstance(message, Done | Failed):
-                    job = next(remaining, None)
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One run's parts, once the start is done: the load, then the finishing steps."""
 
+    options: Options
+    plan: Plan
+    prepared: start.Prepared
+    batches: Batches
+    fold: ReportFold
+    state: StateFile
+    progress: Progress
 
-async def _one_file(stream: MemoryObjectReceiveStream[Message]) -> AsyncIterator[Message]:
-    """The messages of the next file on ``stream``, its Done or Failed included."""
-    async for message in stream:
-        yield message
-        if isinstance(message, Done | Failed):
-            return
+    async def to_the_end(self, facts: StartFacts) -> None:
+        try:
+            with single_errors():
+                await self._load(facts)
+            await self._finish()
+        except BaseException as error:
+            # The state file says how the run ended; the ledger in the database is what a
+            # resume trusts, and it is already as far as the last commit.
+            stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
+            self.state.write("interrupted" if stopped else "failed")
+            raise
 
+    async def _finish(self) -> None:
+        """The last commit, then indexes, statistics and the WAL: the ledger says complete."""
+        writer = self.batches.writer
+        await self.batches.commit()
+        self.state.write("finishing")
+        await ledger.record_settings(writer, status="finishing")
+        await writer.finish()
+        await ledger.record_settings(writer, status="complete")
+        self.state.write("complete")
 
-class _ByteBudget:
-    """Caps the row bytes parsed ahead of the writer.
+    async def _load(self, facts: StartFacts) -> None:
+        """Every file of the plan, with the rejects file open and progress reported."""
+        for kept in facts.kept:
+            self.state.file_done(kept.outcome.table)
+        rejects = Rejects(self.options.rejects, self.options.max_rejects)
+        self.fold.listing(rejects)
+        rejects.open()
+        plan = self.plan
+        parsed = [*plan.migrated[len(facts.kept) :], *(f for f in plan.not_migrated if f.is_json)]
+        self.progress.start(sum(f.size for f in parsed), len(parsed))
+        try:
+            await self._apply_all(parsed, rejects)
+        finally:
+            rejects.close()
+            self.fold.loaded(PeakMemory.measure())
+            self.progress.finish()
+        for item in plan.not_migrated:
+            if not item.is_json:
+                outcome = FileOutcome(item.rel, "not_migrated", reason=item.reason)
+                self.fold.add(FileResult(outcome))
 
-    The file the writer is on (the head) always passes: its own stream bounds it, and
-    holding it back behind files queued after it would deadlock the pipeline."""
+    async def _apply_all(self, parsed: list[SourceFile], rejects: Rejects) -> None:
+        """Parse the files in parser processes; apply each in plan order."""
+        options = self.options
+        jobs = [self._job(item) for item in parsed]
+        budget = _BUDGET_BATCHES * options.batch_bytes
+        async with parse_in_order(jobs, workers=options.workers, budget_bytes=budget) as files:
+            for item in parsed:
+                await self._apply(item, files.next_file(), rejects)
+                if options.max_rejects is not None and rejects.exceeded:
+                    report = self.fold.stopped(options.max_rejects, rejects.count)
+                    raise TooManyRejects(report.stopped or "", report)
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self.head = -1
-        self._changed = anyio.Event()
+    async def _apply(
+        self, item: SourceFile, messages: AsyncIterator[Message], rejects: Rejects
+    ) -> None:
+        self.progress.file(item.rel, item.size)
+        log.info("%s: opened (%d bytes)", item.rel, item.size)
+        began = time.perf_counter()
+        earlier = self._skip.get(item.file_no)
+        result = await apply_file(
+            item,
+            messages,
+            self.batches,
+            rejects,
+            self.progress,
+            include_orphans=self.options.include_orphans,
+            earlier=earlier.counts if earlier else None,
+        )
+        self.fold.add(result, time.perf_counter() - began)
+        self.progress.file_done()
+        if item.entity is not None:
+            self.state.file_done(item.table)
 
-    async def acquire(self, nbytes: int, file_no: int) -> None:
-        while not (file_no <= self.head or self.used == 0 or self.used + nbytes <= self.limit):
-            await self._changed.wait()
-        self.used += nbytes
+    @property
+    def _skip(self) -> dict[int, ledger.FileRecord]:
+        """The file a resume continues part-way, by number, with its ledger row."""
+        return self.prepared.resume.skip if self.prepared.resume else {}
 
-    def release(self, nbytes: int) -> None:
-        self.used -= nbytes
-        self._notify()
-
-    def advance(self, file_no: int) -> None:
-        self.head = file_no
-        self._notify()
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+    def _job(self, item: SourceFile) -> Job:
+        record = self._skip.get(item.file_no)
+        options = self.options
+        return Job.of(
+            item,
+            strict=options.strict,
+            migrated_at=self.prepared.migrated_at,
+            batch_rows=options.batch_size,
+            batch_bytes=options.batch_bytes,
+            skip=record.consumed if record else 0,
+        )

@@ -1,85 +1,57 @@
-"""The single aiosqlite writer: batches -> transactions, rows and progress together.
+"""The single aiosqlite writer: the connection, transactions, batch inserts and id lookups.
 
-A batch is inserted with one ``executemany`` that never overwrites (``ON CONFLICT DO
-NOTHING``): the first copy of an id wins (spec section 5). When SQLite reports fewer new
-rows than the batch holds, the skipped rows are found by their ids (rare, so it may be
-slow). Each file's rows get consecutive rowids; their range, kept with the file's
-progress, names the file a duplicate's first copy came from. Per batch that is one call
-into the database thread; the file records join the transaction just before it commits.
+Every write to the target database goes through this connection (the checks before the
+run and verify open their own read-only ones). A batch is inserted with one
+``executemany`` that never overwrites (``ON CONFLICT DO NOTHING``); each table's new rows
+take consecutive rowids, tracked here rather than queried per batch.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import aiosqlite
 import anyio
-import msgspec
 
-from asyncmig.safety import faults
-from asyncmig.targets import octoprompt as target
 from asyncmig.errors import WriteFailed
+from asyncmig.safety import faults
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
-    from pathlib import Path
 
-    from asyncmig.ipc.wire import Rows
-    from asyncmig.output.report import Counts, FileOutcome
-    from asyncmig.source.plan import SourceFile
+    from asyncmig.source.messages import Row
+    from asyncmig.targets import Target
 
 _LOOKUP_CHUNK: Final = 500
-#: A file's record: created when it starts, moved on by every batch, closed at its end.
-_FILE_RECORD: Final = (
-    "INSERT INTO asyncmig_files (file_no, path, tbl, size, mtime_ns, digest, consumed, "
-    "first_rowid, last_rowid, status, counts, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?) ON CONFLICT (file_no) DO UPDATE SET "
-    "digest = coalesce(excluded.digest, asyncmig_files.digest), "
-    "consumed = max(excluded.consumed, asyncmig_files.consumed), "
-    "first_rowid = coalesce(asyncmig_files.first_rowid, excluded.first_rowid), "
-    "last_rowid = coalesce(excluded.last_rowid, asyncmig_files.last_rowid), "
-    "status = excluded.status, "
-    "counts = coalesce(excluded.counts, asyncmig_files.counts), "
-    "outcome = coalesce(excluded.outcome, asyncmig_files.outcome)"
-)
 _CLEANUP_SECONDS: Final = 10
-_outcome_encoder: Final = msgspec.json.Encoder()
-
-
-@dataclass(frozen=True, slots=True)
-class Duplicate:
-    """A row whose id the table already holds."""
-
-    index: int
-    row_id: str
-    first_path: str
 
 
 class Writer:
-    """Writes batches into the target database; the only code that touches it.
-
-    A transaction holds at most ``batch_rows`` rows and about ``batch_bytes`` of JSON:
-    one batch of a big file, or the batches of several small files. Committing once per
-    small file cost 1.5 ms a file (each commit appends whole 64 KiB pages to the WAL):
-    29 s for 20,000 chats of three messages."""
+    """One connection to the target database (``""``: a private temporary database that
+    SQLite deletes on close, for the dry run)."""
 
     #: How ``data`` is bound: the compact JSON bytes stored as TEXT, never decoded in Python.
-    data_sql = "CAST(? AS TEXT)"
+    DATA_SQL: Final = "CAST(? AS TEXT)"
+    #: The dry run keeps ids only (``data`` is bound but stored empty).
+    IDS_ONLY_SQL: Final = "substr(?, 1, 0)"
 
-    def __init__(self, path: str, *, batch_rows: int, batch_bytes: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        target: Target,
+        *,
+        data_sql: str = DATA_SQL,
+        finishing: Sequence[tuple[str, str | None]] = (),
+    ) -> None:
         self.path = path
-        self.batch_rows = batch_rows
-        self.batch_bytes = batch_bytes
+        #: Statements run after the load, each with its fault point (none in a dry run).
+        self.finishing = finishing
+        self._inserts = {table: target.insert(table, data_sql) for table in target.tables}
         self._conn: aiosqlite.Connection | None = None
-        #: File records (see ``_FILE_RECORD``) to write in the current or next transaction.
-        self._pending: list[tuple[object, ...]] = []
-        self._open = False
-        self._rows = 0
-        self._bytes = 0
-        #: The rowid each table gives its next new row (tracked, not queried per batch).
+        self.in_transaction = False
+        #: The rowid each table gives its next new row.
         self._next: dict[str, int] = {}
 
     @property
@@ -87,11 +59,13 @@ class Writer:
         assert self._conn is not None, "the writer is not open"
         return self._conn
 
-    async def open(self) -> None:
+    async def open(self, schema: Sequence[str]) -> None:
+        """Connect and run ``schema`` (the target's, then the ledger's)."""
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
-            async with self._guard():
-                await target.create_schema(self.conn)
+            async with self.guard():
+                for statement in schema:
+                    await self.conn.execute(statement)
         except BaseException:
             await self.close()  # its thread would keep the process alive
             raise
@@ -103,159 +77,38 @@ class Writer:
                 await self._conn.close()
             self._conn = None
 
-    async def set_run(self, values: dict[str, str]) -> None:
-        await self.commit()
-        async with self._guard():
-            await self.conn.executemany(  # one statement: atomic without a transaction
-                "INSERT OR REPLACE INTO asyncmig_run (key, value) VALUES (?, ?)",
-                list(values.items()),
-            )
-
-    def start_file(self, source: SourceFile, digest: str | None) -> None:
-        """Record the file's start and fingerprint; committed with the next write."""
-        self._record(source, 0, status="started", digest=digest)
-
-    def progress(self, source: SourceFile, consumed: int, counts: Counts) -> None:
-        """Record how far the file is, after a batch: committed with that batch."""
-        self._record(source, consumed, status="loading", counts=counts)
-
-    def end_file(self, source: SourceFile, result: FileOutcome, counts: Counts) -> None:
-        """Record the file's end and its outcome; committed with the next write."""
-        self._record(
-            source,
-            result.records,
-            status=result.status,
-            counts=counts,
-            outcome=_outcome_encoder.encode(result).decode(),
-        )
-
-    def _record(
-        self,
-        source: SourceFile,
-        consumed: int,
-        *,
-        status: str,
-        rowids: tuple[int | None, int | None] = (None, None),
-        digest: str | None = None,
-        counts: Counts | None = None,
-        outcome: str | None = None,
-    ) -> None:
-        self._pending.append(
-            (
-                source.file_no,
-                source.rel,
-                _table(source),
-                source.size,
-                source.mtime_ns,
-                digest,
-                consumed,
-                *rowids,
-                status,
-                None if counts is None else _outcome_encoder.encode(counts).decode(),
-                outcome,
-            )
-        )
-
-    async def plan_files(self, sources: Sequence[SourceFile], *, drop_from: int = 0) -> None:
-        """Make the checkpoint's plan ``sources``: first drop every record from file number
-        ``drop_from`` on and every row those files loaded (see ``checkpoint``)."""
-        await self.commit()
-        async with self._guard():
-            await self._begin()
-            cursor = await self.conn.execute(
-                "SELECT tbl, min(first_rowid) FROM asyncmig_files WHERE file_no >= ? "
-                "AND first_rowid IS NOT NULL GROUP BY tbl",
-                (drop_from,),
-            )
-            for table, first_rowid in await cursor.fetchall():
-                await self.conn.execute(f"DELETE FROM {table} WHERE rowid >= ?", (first_rowid,))
-            await self.conn.execute("DELETE FROM asyncmig_files WHERE file_no >= ?", (drop_from,))
-            await self.conn.executemany(
-                "INSERT INTO asyncmig_files (file_no, path, tbl, size, mtime_ns, status) "
-                "VALUES (?, ?, ?, ?, ?, 'planned')",
-                [(f.file_no, f.rel, _table(f), f.size, f.mtime_ns) for f in sources],
-            )
-            await self.conn.execute("COMMIT")
-            self._open = False
-        self._next.clear()
-
-    async def has_row(self, table: str, row_id: str) -> bool:
-        cursor = await self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,))
-        return await cursor.fetchone() is not None
-
-    async def write(self, source: SourceFile, batch: Rows) -> list[Duplicate]:
-        """Insert a batch (one executemany) and record its file's progress in the same
-        transaction; the duplicates it held, first copy named."""
-        full_rows = self._rows + len(batch.rows) > self.batch_rows
-        if self._open and (full_rows or self._bytes + batch.nbytes > self.batch_bytes):
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction around the block (joining the open one, if any), committed at
+        its end and rolled back on any exception."""
+        async with self.guard():
+            await self.begin()
+            yield self.conn
             await self.commit()
-        table = _table(source)
-        async with self._guard():
-            await self._begin()
-            first = await self._next_rowid(table)
-            before = self.conn.total_changes
-            await self.conn.executemany(
-                f"INSERT INTO {table} (id, data, created_at, updated_at) VALUES "
-                f"(?, {self.data_sql}, ?, ?) ON CONFLICT (id) DO NOTHING",
-                batch.rows,
-            )
-            inserted = self.conn.total_changes - before
-            faults.reached("batch")
-            duplicates = []
-            if inserted != len(batch.rows):
-                duplicates = await self._duplicates(source, batch, first)
-        # New rows take the next rowids, in order: the file's range, without a query.
-        self._next[table] = first + inserted
-        last = first + inserted - 1 if inserted else None
-        self._record(
-            source, batch.consumed, status="loading", rowids=(first if inserted else None, last)
-        )
-        self._rows += len(batch.rows)
-        self._bytes += batch.nbytes
-        return duplicates
+
+    async def begin(self) -> None:
+        """Open a transaction if none is."""
+        if not self.in_transaction:
+            await self.conn.execute("BEGIN")
+            self.in_transaction = True
 
     async def commit(self) -> None:
-        """Commit the open transaction and the file records still pending."""
-        if not self._open and not self._pending:
-            return
-        async with self._guard():
-            await self._begin()
-            await self._write_records()  # the progress of every batch in this transaction
+        if self.in_transaction:
             await self.conn.execute("COMMIT")
-        self._open = False
-        faults.reached("commit")
-        self._rows = self._bytes = 0
-
-    async def _begin(self) -> None:
-        """Open a transaction if none is."""
-        if not self._open:
-            await self.conn.execute("BEGIN")
-            self._open = True
-
-    async def _write_records(self) -> None:
-        """Write the pending file records into the open transaction."""
-        if self._pending:
-            await self.conn.executemany(_FILE_RECORD, self._pending)
-            self._pending.clear()
-
-    async def _next_rowid(self, table: str) -> int:
-        if table not in self._next:
-            cursor = await self.conn.execute(f"SELECT coalesce(max(rowid), 0) + 1 FROM {table}")
-            row = await cursor.fetchone()
-            self._next[table] = int(row[0]) if row else 1
-        return self._next[table]
+            self.in_transaction = False
 
     @contextlib.asynccontextmanager
-    async def _guard(self) -> AsyncIterator[None]:
-        """Roll the open transaction back on any BaseException (cancellation included).
+    async def guard(self) -> AsyncIterator[None]:
+        """Roll the open transaction back on any BaseException (cancellation included), and
+        word SQLite's errors as a failed write.
 
         The rollback runs shielded and time-limited; if it fails too, the original error
         is the one that propagates, because it is the one that explains the failure."""
         try:
             yield
         except BaseException as error:
-            if self._open:
-                self._open = False
+            if self.in_transaction:
+                self.in_transaction = False
                 with (
                     anyio.move_on_after(_CLEANUP_SECONDS, shield=True),
                     contextlib.suppress(Exception),
@@ -268,24 +121,28 @@ class Writer:
                 ) from error
             raise
 
-    async def _duplicates(self, source: SourceFile, batch: Rows, first: int) -> list[Duplicate]:
-        """The rows of ``batch`` the insert skipped: their id was already there (from an
-        earlier batch: rowid below ``first``) or came earlier in the batch."""
-        table = _table(source)
-        await self._write_records()  # earlier batches' rowid ranges, to name first copies
-        existing = await self._existing(table, [row[0] for row in batch.rows])
-        duplicates: list[Duplicate] = []
-        seen: set[str] = set()
-        for row, index in zip(batch.rows, batch.indexes, strict=True):
-            rowid = existing.get(row[0], first)
-            if rowid < first:
-                duplicates.append(Duplicate(index, row[0], await self._source_of(table, rowid)))
-            elif row[0] in seen:
-                duplicates.append(Duplicate(index, row[0], source.rel))
-            seen.add(row[0])
-        return duplicates
+    async def insert(self, table: str, rows: Sequence[Row]) -> tuple[int, int]:
+        """Insert ``rows`` into the open transaction; (the first new rowid, rows inserted).
+        Rows whose id the table holds, or an earlier row of the batch had, are skipped."""
+        first = await self._next_rowid(table)
+        before = self.conn.total_changes
+        await self.conn.executemany(self._inserts[table], rows)
+        inserted = self.conn.total_changes - before
+        faults.reached("batch")
+        self._next[table] = first + inserted  # new rows took the next rowids, in order
+        return first, inserted
 
-    async def _existing(self, table: str, ids: Sequence[str]) -> dict[str, int]:
+    async def delete_from(self, table: str, first_rowid: int) -> None:
+        """Delete the rows of ``table`` from ``first_rowid`` on (what later files loaded)."""
+        await self.conn.execute(f"DELETE FROM {table} WHERE rowid >= ?", (first_rowid,))
+        self._next.pop(table, None)
+
+    async def has_row(self, table: str, row_id: str) -> bool:
+        cursor = await self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,))
+        return await cursor.fetchone() is not None
+
+    async def rowids(self, table: str, ids: Sequence[str]) -> dict[str, int]:
+        """The rowid of each of ``ids`` that ``table`` holds."""
         found: dict[str, int] = {}
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[start : start + _LOOKUP_CHUNK]
@@ -296,43 +153,25 @@ class Writer:
             found.update({row[0]: row[1] for row in await cursor.fetchall()})
         return found
 
-    async def _source_of(self, table: str, rowid: int) -> str:
-        cursor = await self.conn.execute(
-            "SELECT path FROM asyncmig_files WHERE tbl = ? AND ? BETWEEN first_rowid AND "
-            "last_rowid",
-            (table, rowid),
-        )
-        row = await cursor.fetchone()
-        return str(row[0]) if row else "an earlier file"
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the main file and empty it (between transactions)."""
+        assert not self.in_transaction, "a checkpoint waits for the commit"
+        async with self.guard():
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def finish(self) -> None:
-        """Indexes, ANALYZE, optimize, WAL checkpoint: the database the server opens."""
-        await self.commit()
-        async with self._guard():
-            await target.finish(self.conn)
+        """Run the finishing statements outside any transaction, each one's fault point
+        reached after it."""
+        assert not self.in_transaction, "the load's last batch is committed first"
+        async with self.guard():
+            for statement, point in self.finishing:
+                await self.conn.execute(statement)
+                if point is not None:
+                    faults.reached(point)
 
-
-class DryRunWriter(Writer):
-    """The same writer on a private temporary database that SQLite deletes on close.
-
-    It keeps ids only (``data`` is bound but stored empty), so duplicates and orphans are
-    found exactly as in a real run while nothing is written where the user can see it."""
-
-    data_sql = "substr(?, 1, 0)"
-
-    def __init__(self, *, batch_rows: int, batch_bytes: int) -> None:
-        super().__init__("", batch_rows=batch_rows, batch_bytes=batch_bytes)
-
-    async def finish(self) -> None:
-        await self.commit()
-
-
-def _table(source: SourceFile) -> str:
-    assert source.entity is not None
-    return source.entity.table
-
-
-def make_writer(db: Path, *, dry_run: bool, batch_rows: int, batch_bytes: int) -> Writer:
-    if dry_run:
-        return DryRunWriter(batch_rows=batch_rows, batch_bytes=batch_bytes)
-    return Writer(str(db), batch_rows=batch_rows, batch_bytes=batch_bytes)
+    async def _next_rowid(self, table: str) -> int:
+        if table not in self._next:
+            cursor = await self.conn.execute(f"SELECT coalesce(max(rowid), 0) + 1 FROM {table}")
+            row = await cursor.fetchone()
+            self._next[table] = int(row[0]) if row else 1
+        return self._next[table]

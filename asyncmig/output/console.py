@@ -12,6 +12,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Final, Self
 
+import msgspec
+
 from asyncmig.errors import ConfigError, ExitStatus
 from asyncmig.output.progress import DEFAULT_INTERVAL, LineProgress, NullProgress
 from asyncmig.output.reportfile import write_report
@@ -88,7 +90,7 @@ class Outputs:
         """Print the summary, write the JSON report; the exit status."""
         self.progress.finish()  # the bar must be gone before the summary is printed
         if self._remove_empty_rejects() and report.rejects_file == str(self.default_rejects):
-            report.rejects_file = None
+            report = msgspec.structs.replace(report, rejects_file=None)  # it is gone
         code = report.exit_code
         if self.report_path is not None:
             try:

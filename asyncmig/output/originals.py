@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Final
 
-from asyncmig.source import decode
-from asyncmig.source import redact
+from asyncmig.source import decode, redact
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -13,27 +13,27 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Final, Literal
 
 import anyio
 import msgspec
 
-from asyncmig.source import redact
 from asyncmig.errors import ConfigError
 from asyncmig.output.originals import Originals, read_excerpt
-from asyncmig.output.report import SAMPLE, Rejection
+from asyncmig.results import Rejection
+from asyncmig.source import redact
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from asyncmig.options import Options
-    from asyncmig.ipc.wire import Reject, Rows
-    from asyncmig.output.report import Report
+    from asyncmig.results import Duplicate
+    from asyncmig.source.messages import Reject, Rows
     from asyncmig.source.plan import SourceFile
-    from asyncmig.load.writer import Duplicate
 
 log = logging.getLogger("asyncmig")
+
+#: Rejections kept in memory (for the summary); the rejects file holds every one.
+SAMPLE: Final = 100
 
 Outcome = Literal["rejected", "orphaned", "duplicate", "damaged", "unreadable"]
 
@@ -79,11 +79,16 @@ def _line_error(rejection: Rejection, text: str) -> LineError:
 class Rejects:
     """The writer's account of records not migrated: file, sample, counts, limit."""
 
-    def __init__(self, report: Report, options: Options) -> None:
-        self.report = report
-        self.limit = options.max_rejects
-        self.path = options.rejects
+    def __init__(self, path: Path | None, limit: int | None) -> None:
+        self.limit = limit
+        self.path = path
+        #: Records not migrated so far (rejected, orphaned, duplicate).
         self.count = 0
+        #: The first :data:`SAMPLE` rejected or duplicate records.
+        self.sample: list[Rejection] = []
+        #: Lines written to the file, and its name once it is open.
+        self.lines = 0
+        self.file: str | None = None
         self._out: IO[bytes] | None = None
         self._encoder = msgspec.json.Encoder()
         self._originals: Originals | None = None
@@ -98,7 +103,7 @@ class Rejects:
         except OSError as error:
             raise ConfigError(f"cannot write the rejects file {self.path}: {error}") from None
         self._out = os.fdopen(fd, "wb")
-        self.report.rejects_file = str(self.path)
+        self.file = str(self.path)
 
     def close(self) -> None:
         self.file_done()
@@ -115,7 +120,7 @@ class Rejects:
         rejection = Rejection(
             source.rel,
             message.index,
-            _table(source),
+            source.table,
             "rejected",
             message.record_id,
             tuple(message.errors),
@@ -129,7 +134,7 @@ class Rejects:
             rejection = Rejection(
                 source.rel,
                 duplicate.index,
-                _table(source),
+                source.table,
                 "duplicate",
                 duplicate.row_id,
                 (f"id {duplicate.row_id} is already migrated from {duplicate.first_path}",),
@@ -141,7 +146,7 @@ class Rejects:
         if self._out is None:
             return
         originals = await self._read_again(source, batch.indexes)
-        errors, table = [LineError(None, reason)], _table(source)
+        errors, table = [LineError(None, reason)], source.table
         for row, index, original in zip(batch.rows, batch.indexes, originals, strict=True):
             record = None if original is None else msgspec.Raw(original)
             self._write(
@@ -152,10 +157,10 @@ class Rejects:
     def damaged(self, source: SourceFile, found: int, offset: int | None, message: str) -> None:
         """The file ends early: ``found`` complete records were read before ``offset``."""
         excerpt = None
-        if offset is not None and _table(source) not in redact.SECRET_FIELDS:
+        if offset is not None and source.table not in redact.SECRET_FIELDS:
             excerpt = read_excerpt(source.path, offset)
         error = LineError(None, f"{message} ({found} complete record(s) read before it)")
-        line = RejectLine(source.rel, found, offset, _table(source), None, "damaged", [error])
+        line = RejectLine(source.rel, found, offset, source.table, None, "damaged", [error])
         self._write(msgspec.structs.replace(line, excerpt=excerpt))
 
     def unreadable(self, source: SourceFile, message: str) -> None:
@@ -172,8 +177,8 @@ class Rejects:
     def _listed(self, rejection: Rejection, original: bytes | None) -> None:
         """A rejected or duplicate record: counted, sampled, logged and written."""
         self.count += 1
-        if len(self.report.rejections) < SAMPLE:
-            self.report.rejections.append(rejection)
+        if len(self.sample) < SAMPLE:
+            self.sample.append(rejection)
         if log.isEnabledFor(logging.INFO):
             record = f" id {rejection.record_id}" if rejection.record_id is not None else ""
             log.info(
@@ -202,7 +207,7 @@ class Rejects:
     def _write(self, line: RejectLine) -> None:
         if self._out is not None:
             self._out.write(self._encoder.encode(line) + b"\n")
-            self.report.rejects_lines += 1
+            self.lines += 1
 
     async def _read_again(self, source: SourceFile, indexes: list[int]) -> list[bytes | None]:
         """The originals of these entries (ascending), read again from the file."""
@@ -211,28 +216,3 @@ class Rejects:
         if self._originals is None:
             self._originals = Originals(source)
         return await anyio.to_thread.run_sync(self._originals.take, indexes)
-
-
-def _table(source: SourceFile) -> str:
-    assert source.entity is not None
-    return source.entity.table
-
-
-def check_path(path: Path | None) -> None:
-    """ConfigError now, before the database is touched, if the rejects file cannot be made."""
-    if path is None:
-        return
-    folder = path.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write the rejects file {path}: no writable folder {folder}")
-    if path.is_dir():
-        raise ConfigError(f"cannot write the rejects file {path}: it is a folder")
-
-
-def stopped_message(limit: int, count: int) -> str:
-    return f"{count:,} records were not migrated, more than --max-rejects {limit:,} allows"
-
-
-def elapsed_since(migrated_at: int) -> float:
-    """Seconds since the run began (its ``migrated_at``, epoch ms)."""
-    return max(0.0, time.time() - migrated_at / 1000)

@@ -1,100 +1,28 @@
-"""The run's report: per-table counts that add up, per-file outcomes, rejections, summary."""
+"""The run's report (what a run did, as :mod:`asyncmig.output.fold` built it) and its
+summary in words. Only the fold changes a Report; everything else reads it."""
 
 from __future__ import annotations
 
-import resource
-import sys
-from typing import Final, Literal
+from typing import Final
 
 import msgspec
 
-from asyncmig.source.layout import ENTITIES
+from asyncmig.errors import ExitStatus
 from asyncmig.options import Options  # noqa: TC001 - msgspec reads field types at runtime
-
-EXIT_OK: Final = 0
-EXIT_FAILURE: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_INCOMPLETE: Final = 3
-EXIT_TOO_MANY_REJECTS: Final = 4
-#: Rejections the report keeps (for the summary); the rejects file holds every one.
-SAMPLE: Final = 100
-
-FileStatus = Literal["migrated", "damaged", "orphaned", "not_migrated", "unreadable", "stopped"]
-
-
-class Counts(msgspec.Struct, frozen=True):
-    """What became of one table's records; ``found`` is the sum of the four outcomes."""
-
-    found: int = 0
-    migrated: int = 0
-    upgraded: int = 0
-    rejected: int = 0
-    orphaned: int = 0
-    duplicate: int = 0
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
-
-
-def _fields(counts: Counts) -> tuple[int, ...]:
-    return msgspec.structs.astuple(counts)
-
-
-class FileOutcome(msgspec.Struct, frozen=True):
-    """One file under the data root and what became of it."""
-
-    path: str
-    status: FileStatus
-    table: str | None = None
-    records: int = 0
-    reason: str | None = None
-    damage_offset: int | None = None
-    damage_message: str | None = None
-    #: Seconds from the writer reaching the file to its last record applied.
-    seconds: float = 0.0
-
-
-class Rejection(msgspec.Struct, frozen=True):
-    """A record that was not migrated because it is invalid or a duplicate."""
-
-    path: str
-    index: int
-    table: str
-    outcome: Literal["rejected", "duplicate"]
-    record_id: str | None
-    errors: tuple[str, ...]
-    offset: int | None = None
-
-
-class PeakMemory(msgspec.Struct, frozen=True):
-    """Peak resident memory of this process and of its largest finished child (a parser)."""
-
-    main_bytes: int
-    largest_child_bytes: int
-
-    @classmethod
-    def measure(cls) -> PeakMemory:
-        """Now, from the OS (children count once they have been waited for)."""
-        # ru_maxrss is in KiB on Linux, in bytes on macOS.
-        scale = 1 if sys.platform == "darwin" else 1024
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        return cls(own * scale, children * scale)
+from asyncmig.results import Counts, FileOutcome, PeakMemory, Rejection
 
 
 class Report(msgspec.Struct, kw_only=True):
     """What a run did. The CLI prints it; :func:`asyncmig.migrate` returns it.
 
-    ``rejections`` holds the first :data:`SAMPLE` records not migrated; ``tables`` counts
-    every one, and the rejects file (``rejects_file``, when the run wrote one) lists them."""
+    ``rejections`` holds the first 100 records not migrated; ``tables`` counts every one,
+    and the rejects file (``rejects_file``, when the run wrote one) lists them."""
 
     data_dir: str
     db: str
     dry_run: bool
     migrated_at: int
-    tables: dict[str, Counts] = msgspec.field(
-        default_factory=lambda: {e.table: Counts() for e in ENTITIES}
-    )
+    tables: dict[str, Counts] = msgspec.field(default_factory=dict)
     files: list[FileOutcome] = msgspec.field(default_factory=list)
     rejections: list[Rejection] = msgspec.field(default_factory=list)
     warnings: list[str] = msgspec.field(default_factory=list)
@@ -137,8 +65,8 @@ class Report(msgspec.Struct, kw_only=True):
         damaged (files that are not migrated by design do not count); 4 when it stopped early
         because too many records were not migrated."""
         if self.stopped is not None:
-            return EXIT_TOO_MANY_REJECTS
-        return EXIT_INCOMPLETE if self.problems else EXIT_OK
+            return ExitStatus.TOO_MANY_REJECTS
+        return ExitStatus.INCOMPLETE if self.problems else ExitStatus.OK
 
     @property
     def problems(self) -> int:
@@ -202,9 +130,9 @@ def detail_lines(report: Report) -> list[str]:
     listed = report.totals.rejected + report.totals.duplicate
     if listed:
         lines.append(f"records not migrated: {listed:,}")
-        lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections[:SAMPLE])
-        if listed > len(report.rejections[:SAMPLE]):
-            hidden = listed - len(report.rejections[:SAMPLE])
+        lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections)
+        if listed > len(report.rejections):
+            hidden = listed - len(report.rejections)
             lines.append(f"  ... and {hidden:,} more (the rejects file lists every one)")
     lines.extend(_session_lines(report))
     lines.append("")

@@ -8,15 +8,16 @@ changes when a field changes meaning or goes away, not when one is added.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from asyncmig.storage import write_atomically
+
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from asyncmig.output.report import Report
 
 SCHEMA_VERSION: Final = 1
@@ -39,18 +40,7 @@ def write_report(report: Report, path: Path, exit_status: int) -> None:
     """Write the document to ``path`` whole or not at all: a reader never sees half of it,
     and an existing file is replaced in one step."""
     data = msgspec.json.format(msgspec.json.encode(document(report, exit_status)), indent=2)
-    folder = path.parent if str(path.parent) else Path()
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, data + b"\n")
 
 
 def _encode(value: Any) -> Any:

@@ -8,18 +8,20 @@ never a record's content).
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Final
 
 import msgspec
 
+from asyncmig.results import Counts  # noqa: TC001 - msgspec reads field types at runtime
 from asyncmig.source.layout import ENTITIES
+from asyncmig.storage import write_atomically
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
-    from asyncmig.output.report import Counts, Report
+    from asyncmig.output.report import Report
 
 VERSION: Final = 1
 #: Seconds between two writes while files go by (a table's end always writes).
@@ -52,8 +54,11 @@ class State(msgspec.Struct, kw_only=True):
 class StateFile:
     """Writes the state file at phase changes, table ends and every couple of seconds."""
 
-    def __init__(self, path: Path, report: Report, *, total: int, resume_command: str) -> None:
+    def __init__(
+        self, path: Path, report: Callable[[], Report], *, total: int, resume_command: str
+    ) -> None:
         self.path = path
+        #: The report as far as the run is (the fold's ``current``).
         self.report = report
         self.total = total
         self.done = 0
@@ -70,7 +75,7 @@ class StateFile:
             self.write("loading")
 
     def write(self, status: str) -> None:
-        report = self.report
+        report = self.report()
         current = report.files[-1].path if report.files and status == "loading" else None
         state = State(
             status=status,
@@ -88,11 +93,7 @@ class StateFile:
             errors=_errors(report),
             resume_command=self.resume_command,
         )
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(msgspec.json.format(msgspec.json.encode(state)) + b"\n")
-        os.replace(temp, self.path)
+        write_atomically(self.path, msgspec.json.format(msgspec.json.encode(state)) + b"\n")
         self._written = time.monotonic()
 
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 import xxhash
 
-from asyncmig.safety import faults
 from asyncmig.errors import ConfigError, MigrationError
+from asyncmig.safety import faults
+from asyncmig.storage import open_readonly, write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -69,32 +70,12 @@ def folder_for(parent: Path) -> Path:
     raise ConfigError(f"cannot find a free backup folder name under {parent}")
 
 
-def check_space(folder: Path, needed: int, what: str) -> None:
-    """Stop before anything is written when ``folder``'s file system lacks ``needed`` bytes.
-
-    ``ASYNCMIG_FREE_BYTES`` replaces the measured free space (tests simulate a small disk
-    with it; nothing else does)."""
-    free = shutil.disk_usage(folder).free
-    if "ASYNCMIG_FREE_BYTES" in os.environ:
-        free = int(os.environ["ASYNCMIG_FREE_BYTES"])
-    if free < needed:
-        raise ConfigError(
-            f"not enough free space on the file system of {folder}: {what} need about "
-            f"{_size(needed)}, {_size(free)} is free. Free some space, put the backup "
-            "elsewhere with --backup-dir, or skip it with --no-backup"
-        )
-
-
-def _size(nbytes: int) -> str:
-    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**8 else f"{nbytes / 1e6:.1f} MB"
-
-
 def copy_db(db: Path, folder: Path) -> str:
     """Copy the database ``db`` into the backup with SQLite's online backup API."""
     (folder / DB_FOLDER).mkdir(mode=0o700, exist_ok=True)
     copy = folder / DB_FOLDER / db.name
     os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    source = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    source = open_readonly(db)
     dest = sqlite3.connect(copy)
     try:
         source.backup(dest)
@@ -127,9 +108,7 @@ def copy_data(
         files=entries,
         old_db=old_db,
     )
-    temp = folder / (MANIFEST + ".tmp")
-    temp.write_bytes(msgspec.json.format(msgspec.json.encode(manifest)))
-    os.replace(temp, folder / MANIFEST)
+    write_atomically(folder / MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
     return manifest
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from asyncmig.safety import backup
-from asyncmig.targets import octoprompt as target
 from asyncmig.errors import ConfigError
+from asyncmig.safety import backup
+from asyncmig.safety.refusals import refuse_if_in_use
+from asyncmig.storage import remove_database, side_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,7 +20,7 @@ def plan(db: Path, state_file: Path, restore: Path | None, data_dir: Path | None
     """What the rollback will do, one line each; ConfigError when it cannot."""
     if restore is not None and data_dir is None:
         raise ConfigError("--restore needs --data-dir: the folder to copy the backup into")
-    doomed = [p for p in (*target.side_files(db), state_file) if p.exists()]
+    doomed = [p for p in (*side_files(db), state_file) if p.exists()]
     lines = [f"delete {p}" for p in doomed]
     if restore is not None:
         manifest = backup.read_manifest(restore)
@@ -41,10 +42,10 @@ def run(
 ) -> list[str] | None:
     """Roll back once ``confirm`` agrees to the planned steps; None when it does not."""
     steps = plan(db, state_file, restore, data_dir)
-    target.refuse_if_in_use(db)
+    refuse_if_in_use(db)
     if not confirm(steps):
         return None
-    target.remove(db)
+    remove_database(db)
     state_file.unlink(missing_ok=True)
     if restore is not None and data_dir is not None:
         backup.restore(restore, data_dir, db)

@@ -1,4 +1,4 @@
-"""One JSON file -> its top-level entries, with positions, or damage. The only ijson user.
+"""One JSON file -> its top-level entries, with positions, or damage.
 
 Two readers give the same entries in the same order (a seeded test cuts and corrupts
 files at thousands of places and holds both to the spec's reading):
@@ -10,8 +10,8 @@ files at thousands of places and holds both to the spec's reading):
   scanner of :mod:`asyncmig.scan`, which yields every entry complete before a fault.
 
 Damage (empty, ``null``, wrong top-level type, truncated, invalid UTF-8, bad syntax) ends
-the iteration with :class:`Damaged`. yajl, ijson's C parser, names it: its message, and
-the exact byte it stops at (replayed byte by byte), unless msgspec saw a fault earlier.
+the iteration with :class:`Damaged`. yajl (ijson's C parser, in :mod:`.damage`) names it:
+its message and the exact byte it stops at, unless msgspec saw a fault earlier.
 ijson does not supply the entries: measured, it was half as fast with 1.5x the memory
 on big files, it holds an entry back until the next key is read (so damage in that key
 loses a complete entry), and yajl reads vertical tab and form feed as blanks.
@@ -25,12 +25,14 @@ import re
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Final
 
-import ijson
 import msgspec
 
-from asyncmig.source import scan
+from asyncmig.source import damage, scan
+from asyncmig.source.damage import backend_warning
 
 TopLevel = scan.TopLevel
+
+__all__ = ("Damaged", "Entry", "TopLevel", "backend_warning", "entries", "sniff_top_level")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
 #: Files up to this size are read whole (ASYNCMIG_WHOLE_FILE_LIMIT overrides, for tests).
 WHOLE_FILE_LIMIT: Final = int(os.environ.get("ASYNCMIG_WHOLE_FILE_LIMIT", str(16 * 1024 * 1024)))
 READ_SIZE: Final = scan.READ_SIZE
-C_BACKENDS: Final = frozenset({"yajl2_c"})
 
 _OPENERS: Final = {"object": ord("{"), "array": ord("[")}
 _WHITESPACE: Final = b" \t\r\n"
@@ -58,7 +59,7 @@ class Entry:
 
     index: int
     key: str | None
-    #: Raw JSON text (whole-file reader) or the value ijson built (streaming reader).
+    #: The raw JSON text as read (both readers give it); a value decoded elsewhere is taken too.
     value: msgspec.Raw | Any
     #: Byte offset of the value in the file, where the reader knows it.
     offset: int | None
@@ -71,16 +72,6 @@ class Damaged(Exception):
         super().__init__(f"byte {offset}: {message}")
         self.offset = offset
         self.message = message
-
-
-def backend_warning() -> str | None:
-    """A loud warning when ijson runs without its C backend, else None."""
-    if ijson.backend in C_BACKENDS:
-        return None
-    return (
-        f"ijson is using its pure-Python backend {ijson.backend!r}: parsing will be 7-20x "
-        "slower. Install a wheel of ijson with the yajl2_c backend for your platform."
-    )
 
 
 def entries(path: Path, top_level: TopLevel) -> Iterator[Entry]:
@@ -122,7 +113,7 @@ def _scanned(stream: IO[bytes], top_level: TopLevel) -> Iterator[scan.RawEntry]:
         stream.seek(0, io.SEEK_END)
         size = stream.tell()
         stream.seek(0)
-        yajl = _yajl_damage(stream, size)
+        yajl = damage.name_damage(stream, size)
         found = [d for d in (yajl, _known(anomaly)) if d is not None]
         # The earlier fault wins; on a tie, yajl's words (listed first) are kept.
         offset, message = min(found, key=lambda d: d[0]) if found else (size, anomaly.reason)
@@ -131,17 +122,6 @@ def _scanned(stream: IO[bytes], top_level: TopLevel) -> Iterator[scan.RawEntry]:
 
 def _known(anomaly: scan.Anomaly) -> tuple[int, str] | None:
     return None if anomaly.offset is None else (anomaly.offset, anomaly.reason)
-
-
-def _yajl_damage(stream: IO[bytes], size: int) -> tuple[int, str] | None:
-    """Where yajl first rejects the text and what it says, or None if it accepts it."""
-    try:
-        for _ in ijson.basic_parse(stream, use_float=True, buf_size=READ_SIZE):
-            pass
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as error:
-        stream.seek(0)
-        return locate_damage(stream, size), parser_message(error)
-    return None
 
 
 def sniff_top_level(path: Path) -> TopLevel | None:
@@ -173,7 +153,7 @@ def _describe_value(text: bytes) -> str:
 
 
 def _split_whole(data: bytes, top_level: TopLevel) -> list[Entry] | None:
-    """Split a whole file with msgspec; None when the streaming reader must decide."""
+    """Split a whole file with msgspec; None when the windowed scanner must decide."""
     if not scan.valid_utf8(data):
         return None
     try:
@@ -226,64 +206,4 @@ def _unescape(key: bytes) -> str | None:
     try:
         return str(msgspec.json.decode(b'"' + key + b'"'))
     except msgspec.DecodeError:
-        return None
-
-
-def parser_message(error: Exception) -> str:
-    """yajl's message without its multi-line excerpt of the text."""
-    text = str(error)
-    if text.startswith(("b'", 'b"')):
-        text = text[2:]
-    first = text.replace("\\n", "\n").split("\n", 1)[0].strip()
-    return first or type(error).__name__
-
-
-def locate_damage(stream: Any, size: int) -> int:
-    """The byte offset at which yajl first rejects the text of ``stream``.
-
-    Feeds the text in large chunks until one fails, then replays that chunk a byte at a
-    time on a fresh parser: exact, and paid only for damaged files.
-    """
-    consumed = _feed(stream, READ_SIZE, stop_at=None)
-    if consumed is None:
-        return size  # nothing wrong inside the text: it ended too early
-    stream.seek(0)
-    exact = _feed(stream, READ_SIZE, stop_at=consumed)
-    return size if exact is None else exact
-
-
-def _feed(stream: Any, chunk: int, stop_at: int | None) -> int | None:
-    """Feed ``stream`` to a fresh yajl parser; the failing chunk's start (or exact byte when
-    ``stop_at`` is that start), or None when only the end of the text was premature."""
-    parser = ijson.basic_parse_coro(_Discard(), use_float=True)
-    offset = 0
-    while True:
-        piece = stream.read(chunk)
-        if not piece:
-            break
-        if stop_at is not None and offset + len(piece) > stop_at:
-            if stop_at > offset:
-                parser.send(piece[: stop_at - offset])
-            for position in range(stop_at, offset + len(piece)):
-                try:
-                    parser.send(piece[position - offset : position - offset + 1])
-                except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError):
-                    return position
-            return None
-        try:
-            parser.send(piece)
-        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError):
-            return offset
-        offset += len(piece)
-    try:
-        parser.close()
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError):
-        return None
-    return None
-
-
-class _Discard:
-    """A coroutine target for ijson's push parser that drops every event."""
-
-    def send(self, _event: object) -> None:
         return None

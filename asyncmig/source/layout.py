@@ -93,7 +93,3 @@ ENTITIES: Final[tuple[Entity, ...]] = (
 )
 
 BY_TABLE: Final = {entity.table: entity for entity in ENTITIES}
-
-#: Tables the server has that JSON-era data never fills; created empty.
-EMPTY_TABLES: Final = ("tickets", "ticket_tasks")
-ALL_TABLES: Final = tuple(entity.table for entity in ENTITIES) + EMPTY_TABLES

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
 from asyncmig.source.layout import ENTITIES, Entity
-from asyncmig.source.schemas import TsError, normalise_ts
+from asyncmig.source.timestamps import TsError, normalise_ts
 
 if TYPE_CHECKING:
     from asyncmig.source.decode import TopLevel
@@ -33,6 +33,12 @@ class SourceFile:
     reason: str | None = None
     #: False for what is not a plain file (a FIFO, a dangling link): it is never opened.
     regular: bool = True
+
+    @property
+    def table(self) -> str:
+        """The table a migrated file loads into (asked of migrated files only)."""
+        assert self.entity is not None, f"{self.rel} is not migrated"
+        return self.entity.table
 
     @property
     def top_level(self) -> TopLevel:
@@ -89,39 +95,58 @@ def plan_run(data_dir: Path, db: Path) -> Plan:
     return plan(data_dir.resolve(), exclude=frozenset(side))
 
 
+#: Where a migrated file goes in the order: entity, parent id, rank of its name, its path.
+_Key = tuple[int, int, int, str]
+
+
 def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:
     """Every file under ``root`` (but ``exclude``), migrated ones in processing order."""
-    fixed = {f"{e.folder}/{name}": (e, rank) for e in ENTITIES for rank, name in _names(e)}
-    containers = {f"{e.folder}/*/{e.file_names[0]}": e for e in ENTITIES if e.is_container}
-    keyed: list[tuple[tuple[int, int, int, str], SourceFile]] = []
+    layout = _Layout()
+    keyed: list[tuple[_Key, SourceFile]] = []
     others: list[SourceFile] = []
     for path in _walk(root):
         if path in exclude:
             continue
-        rel = path.relative_to(root).as_posix()
-        parts = PurePosixPath(rel).parts
-        try:
-            stat = path.stat()
-        except OSError as error:  # a dangling link, say
-            others.append(SourceFile(0, path, rel, 0, 0, regular=False, reason=str(error)))
-            continue
-        base = SourceFile(0, path, rel, stat.st_size, stat.st_mtime_ns)
-        if not S_ISREG(stat.st_mode):  # a FIFO or a device would block or never end
-            others.append(replace(base, regular=False, reason="not a regular file"))
-        elif rel in fixed:
-            entity, rank = fixed[rel]
-            keyed.append(((ENTITIES.index(entity), 0, rank, rel), replace(base, entity=entity)))
-        elif len(parts) >= 3 and (entity_c := _container(parts, containers)) is not None:
-            parent = _folder_id(parts[-2])
-            order = parent if parent is not None else 1 << 62
-            planned = replace(base, entity=entity_c, parent_id=parent)
-            keyed.append(((ENTITIES.index(entity_c), order, 0, rel), planned))
+        found = layout.place(path, path.relative_to(root).as_posix())
+        if isinstance(found, SourceFile):
+            others.append(found)
         else:
-            others.append(replace(base, reason=_reason(parts)))
+            keyed.append(found)
     keyed.sort(key=lambda pair: pair[0])
     migrated = [f for _, f in keyed]
     numbered = [replace(f, file_no=n) for n, f in enumerate([*migrated, *others])]
     return Plan(root, tuple(numbered[: len(migrated)]), tuple(numbered[len(migrated) :]))
+
+
+class _Layout:
+    """Where each file of the data root belongs: its entity and place in the order, or why
+    it is not migrated."""
+
+    def __init__(self) -> None:
+        self.fixed = {f"{e.folder}/{name}": (e, rank) for e in ENTITIES for rank, name in _names(e)}
+        self.containers = {f"{e.folder}/*/{e.file_names[0]}": e for e in ENTITIES if e.is_container}
+
+    def place(
+        self, path: Path, rel: str
+    ) -> tuple[tuple[int, int, int, str], SourceFile] | SourceFile:
+        """(sort key, file) for a file that is migrated; the file alone for one that is not."""
+        parts = PurePosixPath(rel).parts
+        try:
+            stat = path.stat()
+        except OSError as error:  # a dangling link, say
+            return SourceFile(0, path, rel, 0, 0, regular=False, reason=str(error))
+        base = SourceFile(0, path, rel, stat.st_size, stat.st_mtime_ns)
+        if not S_ISREG(stat.st_mode):  # a FIFO or a device would block or never end
+            return replace(base, regular=False, reason="not a regular file")
+        if rel in self.fixed:
+            entity, rank = self.fixed[rel]
+            return (ENTITIES.index(entity), 0, rank, rel), replace(base, entity=entity)
+        if len(parts) >= 3 and (container := _container(parts, self.containers)) is not None:
+            parent = _folder_id(parts[-2])
+            order = parent if parent is not None else 1 << 62
+            planned = replace(base, entity=container, parent_id=parent)
+            return (ENTITIES.index(container), order, 0, rel), planned
+        return replace(base, reason=_reason(parts))
 
 
 def _names(entity: Entity) -> list[tuple[int, str]]:

@@ -10,17 +10,15 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 import msgspec
 import xxhash
 
-from asyncmig.source import decode
-from asyncmig.source import redact
-from asyncmig.source import validate
+from asyncmig.source import decode, redact, validate
 from asyncmig.source.layout import BY_TABLE, Entity
-from asyncmig.ipc.wire import Done, Failed, Notice, Opened, Reject, Row, Rows
-from asyncmig.source.schemas import TsError, normalise_ts
+from asyncmig.source.messages import Done, Failed, Notice, Opened, Reject, Row, Rows
+from asyncmig.source.timestamps import TsError, normalise_ts
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from asyncmig.ipc.wire import Job, Message
+    from asyncmig.source.messages import Job, Message
     from asyncmig.source.schemas import Record
 
 _HASH_READ: Final = 1 << 20
@@ -165,48 +163,51 @@ def _raw_id(plain: object) -> str | None:
 
 def read_job(job: Job) -> Iterator[Message]:
     """All messages for one job, in file order, batched by rows and bytes, then its end."""
+    path = Path(job.path)
     top: decode.TopLevel = "array" if job.top_level == "array" else "object"
-    maker = None
-    if job.table is None:  # a file that is not migrated, only counted: any container
-        top = decode.sniff_top_level(Path(job.path)) or top
-    else:
-        maker = RowMaker(
-            BY_TABLE[job.table],
-            strict=job.strict,
-            migrated_at=job.migrated_at,
-            parent_id=job.parent_id,
-        )
     batch = _Batch()
-    found = 0
+    opened = None
     end: Message
     try:
-        opened = fingerprint(Path(job.path)) if maker is not None else None
-        if opened is not None:
+        if job.table is None:  # a file that is not migrated, only counted: any container
+            for _ in decode.entries(path, decode.sniff_top_level(path) or top):
+                batch.found += 1
+        else:
+            opened = fingerprint(path)
             yield opened
-        for entry in decode.entries(Path(job.path), top):
-            found += 1
-            if maker is None or entry.index < job.skip:
-                continue
-            try:
-                made = maker.make(entry)
-            except Exception as error:  # a bug of ours must not lose the rest of the file
-                made = maker.reject(entry, None, [f"$: could not be checked: {error!r}"])
-            if isinstance(made, Reject):
-                yield made
-                continue
-            for notice in made.notices:
-                yield Notice(entry.index, notice)
-            batch.add(made.row, entry.index, made.upgraded, entry.offset)
-            if len(batch.rows) >= job.batch_rows or batch.nbytes >= job.batch_bytes:
-                yield batch.flush(found)
-        end = Done(found, changed=_changed(opened, job.path))
+            yield from _messages(job, decode.entries(path, top), batch)
+        end = Done(batch.found, changed=_changed(opened, job.path))
     except decode.Damaged as damage:
-        end = Done(found, damage.offset, damage.message, _changed(opened, job.path))
+        end = Done(batch.found, damage.offset, damage.message, _changed(opened, job.path))
     except OSError as error:
         end = Failed(f"{error.strerror or error}")
     if batch.rows:
-        yield batch.flush(found)
+        yield batch.flush()
     yield end
+
+
+def _messages(job: Job, entries: Iterator[decode.Entry], batch: _Batch) -> Iterator[Message]:
+    """Rows (in batches), rejects and notices for the entries of a migrated file."""
+    assert job.table is not None
+    maker = RowMaker(
+        BY_TABLE[job.table], strict=job.strict, migrated_at=job.migrated_at, parent_id=job.parent_id
+    )
+    for entry in entries:
+        batch.found += 1
+        if entry.index < job.skip:
+            continue
+        try:
+            made = maker.make(entry)
+        except Exception as error:  # a bug of ours must not lose the rest of the file
+            made = maker.reject(entry, None, [f"$: could not be checked: {error!r}"])
+        if isinstance(made, Reject):
+            yield made
+            continue
+        for notice in made.notices:
+            yield Notice(entry.index, notice)
+        batch.add(made.row, entry.index, made.upgraded, entry.offset)
+        if len(batch.rows) >= job.batch_rows or batch.nbytes >= job.batch_bytes:
+            yield batch.flush()
 
 
 def fingerprint(path: Path) -> Opened:
@@ -230,9 +231,11 @@ def _changed(opened: Opened | None, path: str) -> bool:
 class _Batch:
     """Rows gathered for one message, with what the writer needs to know about them."""
 
-    __slots__ = ("indexes", "nbytes", "position", "rows", "upgraded")
+    __slots__ = ("found", "indexes", "nbytes", "position", "rows", "upgraded")
 
     def __init__(self) -> None:
+        #: Entries of the file read so far (rows, rejects, and entries skipped on resume).
+        self.found = 0
         self.rows: list[Row] = []
         self.indexes: list[int] = []
         self.upgraded = 0
@@ -246,8 +249,9 @@ class _Batch:
         self.nbytes += len(row[1]) + len(row[0])
         self.position = offset or self.position
 
-    def flush(self, consumed: int) -> Rows:
+    def flush(self) -> Rows:
         """The gathered rows as a message; the batch starts over empty."""
+        consumed = self.found
         rows = Rows(self.rows, self.indexes, self.upgraded, consumed, self.nbytes, self.position)
         self.rows, self.indexes, self.upgraded, self.nbytes = [], [], 0, 0
         return rows

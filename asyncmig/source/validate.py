@@ -18,7 +18,8 @@ import msgspec
 from msgspec import UnsetType
 
 from asyncmig.source import schemas
-from asyncmig.source.schemas import Record, TsError, normalise_ts, type_name
+from asyncmig.source.schemas import Record
+from asyncmig.source.timestamps import TsError, normalise_ts, type_name
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator

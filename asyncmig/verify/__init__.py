@@ -1,1 +1,9 @@
-"""TODO"""
+"""verify: re-read the source through the migration's own stages and compare the database.
+
+:mod:`~asyncmig.verify.run` drives it, :mod:`~asyncmig.verify.database` holds the
+read-only connection and the comparisons, :mod:`~asyncmig.verify.result` what was found
+and its summary.
+
+May import: every stage below it; it reads the ledger's settings from
+:mod:`asyncmig.load.ledger` and writes nothing anywhere.
+"""

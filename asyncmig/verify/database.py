@@ -11,14 +11,14 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.source.layout import ALL_TABLES
-from asyncmig.targets.octoprompt import INDEX_DDL, INDEXES, TABLE_DDL
+from asyncmig.storage import open_readonly
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from pathlib import Path
 
-    from asyncmig.ipc.wire import Row
+    from asyncmig.source.messages import Row
+    from asyncmig.targets import Target
     from asyncmig.verify.result import TableCheck
 
 #: Ids per ``IN (...)`` list, well under SQLite's limit on parameters.
@@ -37,24 +37,23 @@ _EXPECTED_DDL: Final = (
 class Database:
     """A read-only connection to the migrated database, plus the ids expected so far."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, target: Target) -> None:
         self.conn = conn
+        self.target = target
         #: The expected tables the database has (a missing one is a schema problem).
         self.present: frozenset[str] = frozenset()
 
     @classmethod
-    def open(cls, db: Path) -> Database:
+    def open(cls, db: Path, target: Target) -> Database:
         """Open ``db`` read-only; ConfigError when it is not a SQLite database."""
         try:
-            conn = sqlite3.connect(
-                f"{db.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-            )
+            conn = open_readonly(db, check_same_thread=False)
             for statement in _EXPECTED_DDL:
                 conn.execute(statement)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
             raise ConfigError(f"{db} is not a usable SQLite database: {error}") from None
-        return cls(conn)
+        return cls(conn, target)
 
     def run_values(self) -> dict[str, str] | None:
         """``asyncmig_run`` as a dict; None when the database has no such table."""
@@ -63,7 +62,7 @@ class Database:
         return dict(self.conn.execute("SELECT key, value FROM asyncmig_run").fetchall())
 
     def tables(self) -> frozenset[str]:
-        return frozenset(t for t in ALL_TABLES if self._has_table(t))
+        return frozenset(t for t in self.target.tables if self._has_table(t))
 
     def _has_table(self, name: str) -> bool:
         query = "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?"
@@ -105,7 +104,7 @@ class Database:
     def _stored(self, table: str, ids: list[str]) -> Iterator[tuple[str, tuple[object, ...]]]:
         if table not in self.present:
             return
-        query = f"SELECT id, CAST(data AS BLOB), created_at, updated_at FROM main.{table} WHERE"
+        query = f"{self.target.read_back(table)} WHERE"
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
@@ -149,10 +148,11 @@ def _differences(got: tuple[object, ...], wanted: tuple[object, ...]) -> str:
     return "; ".join(parts)
 
 
-def schema_problems(conn: sqlite3.Connection) -> list[str]:
+def schema_problems(conn: sqlite3.Connection, target: Target) -> list[str]:
     """Tables, indexes and the journal mode where they differ from what asyncmig makes."""
     problems = []
-    for name, columns in _expected("table").items():
+    want_tables, want_indexes = _expected(target)
+    for name, columns in want_tables.items():
         got = [tuple(c[1:6]) for c in conn.execute(f"PRAGMA main.table_info({name})")]
         if not got:
             problems.append(f"table {name} is missing")
@@ -161,7 +161,7 @@ def schema_problems(conn: sqlite3.Connection) -> list[str]:
     stored = dict(
         conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index'").fetchall()
     )
-    for name, sql in _expected("index").items():
+    for name, sql in want_indexes.items():
         if name not in stored:
             problems.append(f"index {name} is missing")
         elif stored[name] != sql:
@@ -172,27 +172,27 @@ def schema_problems(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _columns(columns: object) -> str:
+def _columns(columns: list[tuple[object, ...]]) -> str:
     """``PRAGMA table_info`` rows (name, type, notnull, default, pk) as DDL-like text."""
-    assert isinstance(columns, list)
     return ", ".join(
-        " ".join(filter(None, (n, t, "NOT NULL" if notnull else "", "PRIMARY KEY" if pk else "")))
+        " ".join(
+            filter(
+                None, (str(n), str(t), "NOT NULL" if notnull else "", "PRIMARY KEY" if pk else "")
+            )
+        )
         for n, t, notnull, _, pk in columns
     )
 
 
-def _expected(kind: str) -> dict[str, object]:
-    """Table columns or index definitions exactly as target.py makes them, read back from
-    a scratch in-memory database (so the comparison ignores SQLite's rewriting of DDL)."""
+def _expected(target: Target) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, str]]:
+    """Table columns and index definitions exactly as the target makes them, read back
+    from a scratch in-memory database (so the comparison ignores SQLite's rewriting)."""
     with closing(sqlite3.connect(":memory:")) as scratch:
-        for table in ALL_TABLES:
-            scratch.execute(TABLE_DDL.format(table=table))
-        for name, (table, expression) in INDEXES.items():
-            scratch.execute(INDEX_DDL.format(name=name, table=table, expression=expression))
-        if kind == "table":
-            return {
-                t: [tuple(c[1:6]) for c in scratch.execute(f"PRAGMA table_info({t})")]
-                for t in ALL_TABLES
-            }
+        for statement in target.definitions():
+            scratch.execute(statement)
+        tables = {
+            t: [tuple(c[1:6]) for c in scratch.execute(f"PRAGMA table_info({t})")]
+            for t in target.tables
+        }
         query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        return dict(scratch.execute(query).fetchall())
+        return tables, dict(scratch.execute(query).fetchall())

@@ -7,6 +7,8 @@ from typing import Final, Literal
 
 import msgspec
 
+from asyncmig.load.ledger import RunSettings  # noqa: TC001 - msgspec reads field types at runtime
+
 #: Mismatches listed per table; the counts hold all of them.
 LISTED: Final = 20
 
@@ -45,14 +47,6 @@ class TableCheck(msgspec.Struct):
             self.listed.append(Mismatch(self.table, row_id, kind, detail))
 
 
-class RunSettings(msgspec.Struct, frozen=True):
-    """The migration's settings that decide its rows, as ``asyncmig_run`` records them."""
-
-    migrated_at: int
-    strict: bool
-    include_orphans: bool
-
-
 class Verification(msgspec.Struct):
     """Everything verify found; ``ok`` only when all of it matches."""
 
@@ -86,30 +80,11 @@ _COLUMNS: Final = ("expected", "in db", "missing", "altered", "extra")
 
 
 def _summary_lines(result: Verification) -> list[str]:
-    s = result.settings
-    lines = [
-        f"asyncmig verify: {result.db} against {result.data_dir}",
-        f"migrated at {_when(s.migrated_at)}, strict: {_yes(s.strict)}, "
-        f"include orphans: {_yes(s.include_orphans)}",
-        *(f"note: {note}" for note in result.notes),
-        "",
-    ]
-    width = max(len(t) for t in result.tables)
-    lines.append(f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in _COLUMNS))
-    for check in result.tables.values():
-        values = (check.expected, check.stored, check.missing, check.altered, check.extra)
-        mark = "ok" if not check.differences else "DIFFERS"
-        lines.append(
-            f"{check.table:<{width}}  " + "  ".join(f"{v:>9,}" for v in values) + f"  {mark}"
-        )
-    lines.append("")
+    lines = [*_head_lines(result), *_table_lines(result), ""]
     for check in result.tables.values():
         lines.extend(_describe_rows(check))
-    lines.extend(
-        _section(
-            "schema", result.schema, "14 tables, their indexes, WAL mode: as asyncmig makes them"
-        )
-    )
+    schema_ok = f"{len(result.tables)} tables, their indexes, WAL mode: as asyncmig makes them"
+    lines.extend(_section("schema", result.schema, schema_ok))
     lines.extend(_section("integrity_check", result.integrity, "ok"))
     if result.unreadable:
         lines.extend(_section("source files that cannot be read", result.unreadable, ""))
@@ -118,6 +93,29 @@ def _summary_lines(result: Verification) -> list[str]:
         lines.append("verified: the database matches the source")
     else:
         lines.append(f"NOT verified: {result.differences:,} difference(s)")
+    return lines
+
+
+def _head_lines(result: Verification) -> list[str]:
+    s = result.settings
+    assert s.migrated_at is not None, "verify reads only finished migrations"
+    return [
+        f"asyncmig verify: {result.db} against {result.data_dir}",
+        f"migrated at {_when(s.migrated_at)}, strict: {_yes(s.strict)}, "
+        f"include orphans: {_yes(s.include_orphans)}",
+        *(f"note: {note}" for note in result.notes),
+        "",
+    ]
+
+
+def _table_lines(result: Verification) -> list[str]:
+    width = max(len(t) for t in result.tables)
+    lines = [f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in _COLUMNS)]
+    for check in result.tables.values():
+        values = (check.expected, check.stored, check.missing, check.altered, check.extra)
+        mark = "ok" if not check.differences else "DIFFERS"
+        cells = "  ".join(f"{v:>9,}" for v in values)
+        lines.append(f"{check.table:<{width}}  {cells}  {mark}")
     return lines
 
 
@@ -150,5 +148,5 @@ def _when(ms: int) -> str:
         return f"{ms} ms"
 
 
-def _yes(flag: bool) -> str:
+def _yes(flag: bool | None) -> str:
     return "yes" if flag else "no"

@@ -1,42 +1,41 @@
 """verify(data_dir, db) -> Verification: re-read the source, check the database against it.
 
-The source goes through the migration's own stages (the plan, the parser processes, the
-row maker) with the settings the migration recorded in ``asyncmig_run``, so the rows
-expected are the rows it wrote: first copy of an id wins, orphans only with
-``--include-orphans``, rejected records nowhere. Memory stays flat: the ids seen so far
-live in a temporary table of the verifying connection (on disk), each batch of expected
-rows is compared with the database by primary key, and extra rows are found afterwards
-by an anti-join against that table.
+The source goes through the migration's own stages (the plan, the parser processes in
+:func:`asyncmig.ipc.order.parse_in_order`, the row maker) with the settings the migration
+recorded in its ledger, so the rows expected are the rows it wrote: first copy of an id
+wins, orphans only with ``--include-orphans``, rejected records nowhere. Memory stays flat:
+the ids seen so far live in a temporary table of the verifying connection (on disk), each
+batch of expected rows is compared with the database by primary key, and extra rows are
+found afterwards by an anti-join against that table.
 """
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Final
 
 import anyio
 
-from asyncmig.source import plan as source
-from asyncmig.verify.database import Database, schema_problems
 from asyncmig.errors import ConfigError, ParserCrashed, single_errors
-from asyncmig.source.layout import ALL_TABLES
+from asyncmig.ipc.order import parse_in_order
+from asyncmig.load import ledger
 from asyncmig.options import default_workers
-from asyncmig.ipc.client import start_parser
-from asyncmig.ipc.wire import Done, Failed, Job, Message, Rows
-from asyncmig.verify.result import LISTED, RunSettings, TableCheck, Verification
+from asyncmig.source.messages import Done, Failed, Job, Rows
+from asyncmig.source.plan import Plan, plan_run
+from asyncmig.targets.octoprompt import TARGET
+from asyncmig.verify.database import Database, schema_problems
+from asyncmig.verify.result import LISTED, TableCheck, Verification
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-
-    from asyncmig.ipc.client import Parser
+    from asyncmig.source.messages import Message
     from asyncmig.source.plan import SourceFile
 
 _BATCH_ROWS: Final = 2_000
 _BATCH_BYTES: Final = 2 * 1024 * 1024
-#: Messages a parser may have ready beyond the one being checked (each at most a batch).
-_PREFETCH: Final = 2
+#: Row bytes parsed ahead of the file being checked.
+_BUDGET_BYTES: Final = 3 * _BATCH_BYTES
 
 
 async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Verification:
@@ -46,10 +45,9 @@ async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Ver
     plan, database = await anyio.to_thread.run_sync(_open, data_dir, db)
     try:
         settings, notes = _settings(database.run_values(), db, data_dir)
-        result = Verification(
-            str(data_dir), str(db), settings, {t: TableCheck(t) for t in ALL_TABLES}, notes=notes
-        )
-        result.schema = await anyio.to_thread.run_sync(schema_problems, database.conn)
+        tables = {t: TableCheck(t) for t in TARGET.tables}
+        result = Verification(str(data_dir), str(db), settings, tables, notes=notes)
+        result.schema = await anyio.to_thread.run_sync(schema_problems, database.conn, TARGET)
         database.present = await anyio.to_thread.run_sync(database.tables)
         with single_errors():
             await _check_rows(plan.migrated, database, result, workers or default_workers())
@@ -61,71 +59,66 @@ async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Ver
     return result
 
 
-def _open(data_dir: Path, db: Path) -> tuple[source.Plan, Database]:
+def _open(data_dir: Path, db: Path) -> tuple[Plan, Database]:
     """The plan of ``data_dir`` and ``db`` opened read-only; ConfigError when either is
     missing."""
     if not db.is_file():
         raise ConfigError(f"database {db} does not exist")
-    plan = source.plan_run(data_dir, db)
-    return plan, Database.open(db)
+    plan = plan_run(data_dir, db)
+    return plan, Database.open(db, TARGET)
 
 
 def _settings(
     values: dict[str, str] | None, db: Path, data_dir: Path
-) -> tuple[RunSettings, list[str]]:
+) -> tuple[ledger.RunSettings, list[str]]:
     """The run's settings; ConfigError when the database is not a finished migration."""
     if values is None:
         raise ConfigError(
             f"{db} was not written by asyncmig (it has no asyncmig_run table): there is no "
             "migration to verify it against"
         )
-    status = values.get("status")
-    if status != "complete":
+    if values.get("status") != "complete":
         raise ConfigError(
-            f"the migration into {db} did not complete (status {status!r}): finish it, or "
-            "migrate again, before verifying"
+            f"the migration into {db} did not complete (status {values.get('status')!r}): "
+            "finish it, or migrate again, before verifying"
         )
-    try:
-        migrated_at = int(values["migrated_at"])
-    except (KeyError, ValueError):
-        raise ConfigError(f"{db}: asyncmig_run records no valid migrated_at") from None
-    notes = []
-    flags = {}
-    for name in ("strict", "include_orphans"):
-        flags[name] = values.get(name) == "true"
-        if name not in values:
-            flag = "--" + name.replace("_", "-")
-            notes.append(f"the database does not record {flag}: verified as run without it")
-    recorded = values.get("data_dir")
+    settings = ledger.decode_settings(values)
+    if settings.migrated_at is None:
+        raise ConfigError(f"{db}: asyncmig_run records no valid migrated_at")
+    notes = [
+        f"the database does not record --{name.replace('_', '-')}: verified as run without it"
+        for name in ("strict", "include_orphans")
+        if getattr(settings, name) is None
+    ]
+    recorded = settings.data_dir
     if recorded is not None and recorded != str(data_dir.resolve()):
         notes.append(f"the migration read {recorded}; verifying against {data_dir.resolve()}")
-    return RunSettings(migrated_at, flags["strict"], flags["include_orphans"]), notes
+    return settings, notes
 
 
 async def _check_rows(
     files: tuple[SourceFile, ...], database: Database, result: Verification, workers: int
 ) -> None:
     """Parse every migrated file in parser processes; check its rows in plan order."""
-    workers = max(1, min(workers, len(files)))
     settings = result.settings
-    async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
-        streams: list[MemoryObjectReceiveStream[Message]] = []
-        for share in (files[k::workers] for k in range(workers if files else 0)):
-            parser = await stack.enter_async_context(start_parser())
-            send, receive = anyio.create_memory_object_stream[Message](_PREFETCH)
-            jobs = [_job(item, settings) for item in share]
-            tasks.start_soon(parser.send_all, jobs)
-            tasks.start_soon(_pump, parser, jobs, send)
-            streams.append(stack.enter_context(receive))
-        for position, item in enumerate(files):
-            await _check_file(item, streams[position % workers], database, result)
+    assert settings.migrated_at is not None
+    jobs = [
+        Job.of(
+            item,
+            strict=bool(settings.strict),
+            migrated_at=settings.migrated_at,
+            batch_rows=_BATCH_ROWS,
+            batch_bytes=_BATCH_BYTES,
+        )
+        for item in files
+    ]
+    async with parse_in_order(jobs, workers=workers, budget_bytes=_BUDGET_BYTES) as parsed:
+        for item in files:
+            await _check_file(item, parsed.next_file(), database, result)
 
 
 async def _check_file(
-    item: SourceFile,
-    stream: MemoryObjectReceiveStream[Message],
-    database: Database,
-    result: Verification,
+    item: SourceFile, messages: AsyncIterator[Message], database: Database, result: Verification
 ) -> None:
     """Check one file's rows, unless the migration left them out as orphans."""
     assert item.entity is not None
@@ -136,7 +129,7 @@ async def _check_file(
         expected = item.parent_id is not None and await anyio.to_thread.run_sync(
             database.expects, parent, str(item.parent_id)
         )
-    async for message in stream:
+    async for message in messages:
         if isinstance(message, Rows) and expected:
             await anyio.to_thread.run_sync(database.check_rows, check, message.rows)
         elif isinstance(message, Failed):
@@ -144,27 +137,3 @@ async def _check_file(
         if isinstance(message, Done | Failed):
             return
     raise ParserCrashed(f"a parser process ended while reading {item.path}")
-
-
-def _job(item: SourceFile, settings: RunSettings) -> Job:
-    return Job(
-        item.file_no,
-        str(item.path),
-        item.entity.table if item.entity else None,
-        item.top_level,
-        settings.strict,
-        settings.migrated_at,
-        _BATCH_ROWS,
-        _BATCH_BYTES,
-        item.parent_id,
-    )
-
-
-async def _pump(parser: Parser, jobs: list[Job], out: MemoryObjectSendStream[Message]) -> None:
-    """Move one parser's messages, file after file, into its bounded stream."""
-    async with out:
-        remaining = len(jobs)
-        while remaining:
-            for message in await parser.receive(jobs[-remaining]):
-                await out.send(message)
-                remaining -= isinstance(message, Done | Failed)

@@ -1,0 +1,126 @@
+"""What a resume keeps and what it loads again, worked out from the ledger and today's plan;
+and the refusals a ledger calls for (nothing to resume, other settings, a migration there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from asyncmig.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from asyncmig.load.ledger import Checkpoint, FileRecord
+    from asyncmig.options import Options
+    from asyncmig.source.plan import SourceFile
+
+
+@dataclass(slots=True)
+class Resume:
+    """What a resume keeps and what it loads again."""
+
+    #: Plan files whose earlier result stands: not read again.
+    kept: list[tuple[SourceFile, FileRecord]] = field(default_factory=list)
+    #: The file the interrupted run was in, if it is unchanged: resumed after ``consumed``.
+    partial: tuple[SourceFile, FileRecord] | None = None
+    #: Ledger rows from this file number on are dropped, with every row they loaded.
+    drop_from: int = 0
+    #: Why files are loaded again, for the report.
+    redone: list[str] = field(default_factory=list)
+
+    @property
+    def skip(self) -> dict[int, FileRecord]:
+        """Plan file number -> the record of a file resumed part-way."""
+        return {self.partial[0].file_no: self.partial[1]} if self.partial else {}
+
+
+def plan_resume(
+    checkpoint: Checkpoint, migrated: Sequence[SourceFile], digest: Callable[[Path], str]
+) -> Resume:
+    """Compare the interrupted run's plan with today's: keep the done and unchanged prefix
+    (size, mtime and content hash all equal), resume the file it stopped in if unchanged."""
+    records = checkpoint.files
+    kept = 0
+    while (
+        kept < min(len(records), len(migrated))
+        and records[kept].done
+        and records[kept].same_stat(migrated[kept])
+    ):
+        kept += 1
+    for position in range(kept):  # content hashes: an edit that kept size and mtime
+        if _digest_differs(records[position], migrated[position], digest):
+            kept = position
+            break
+    resume = Resume(kept=list(zip(migrated[:kept], records[:kept], strict=True)))
+    resume.drop_from = kept
+    if kept < len(records) and kept < len(migrated):
+        record, source = records[kept], migrated[kept]
+        unchanged = record.same_stat(source) and not _digest_differs(record, source, digest)
+        if record.status in ("started", "loading") and unchanged:
+            resume.partial = (source, record)
+            resume.drop_from = kept + 1
+            return resume
+    resume.redone = _describe_changes(records, migrated, kept)
+    return resume
+
+
+def _digest_differs(record: FileRecord, source: SourceFile, digest: Callable[[Path], str]) -> bool:
+    return record.digest is not None and digest(source.path) != record.digest
+
+
+def _describe_changes(
+    records: Sequence[FileRecord], migrated: Sequence[SourceFile], kept: int
+) -> list[str]:
+    """Why files the interrupted run had loaded are loaded again (nothing if none were)."""
+    again = sum(r.status != "planned" for r in records[kept:])
+    if not again:
+        return []
+    record = records[kept]
+    if kept >= len(migrated) or record.path not in {f.rel for f in migrated}:
+        why = f"{record.path} is gone since the interrupted run"
+    elif record.path != migrated[kept].rel:
+        why = f"{migrated[kept].rel} was added since the interrupted run"
+    else:
+        why = f"{record.path} changed since the interrupted run"
+    return [f"{why}: the {again} file(s) loaded from there on are migrated again"]
+
+
+def refuse_unless_resumable(options: Options, found: Checkpoint | None) -> Checkpoint:
+    """The checkpoint ``--resume`` continues; ConfigError when there is none to continue,
+    or it was made from another data root or with other settings."""
+    db = options.db
+    if found is None:
+        state = "does not exist" if not db.exists() else "holds no asyncmig migration"
+        raise ConfigError(f"nothing to resume: {db} {state}; run without --resume to migrate")
+    recorded = found.run.data_dir
+    if recorded != str(options.data_dir.resolve()):
+        raise ConfigError(
+            f"{db} holds a migration of {recorded}, not of {options.data_dir.resolve()}: "
+            f"resume it with --data-dir {recorded}, or start over with --force"
+        )
+    for name in ("strict", "include_orphans"):
+        if bool(getattr(found.run, name)) != getattr(options, name):
+            flag = "--" + name.replace("_", "-")
+            was = "with" if getattr(found.run, name) else "without"
+            raise ConfigError(f"the interrupted migration ran {was} {flag}: resume it the same way")
+    return found
+
+
+def refuse_if_migrated(options: Options, found: Checkpoint | None) -> None:
+    """A database holding a migration is only started over on ``--force``."""
+    if options.force or found is None:
+        return
+    db = options.db
+    if found.run.status != "complete":
+        raise ConfigError(
+            f"{db} holds an incomplete migration ({found.done_files} of {len(found.files)} "
+            "files done): run again with --resume to finish it, or with --force to move it "
+            "into a backup folder and start over"
+        )
+    raise ConfigError(
+        f"{db} already holds a completed migration of {found.run.data_dir}: use "
+        "--resume to bring it up to date with changed files, or --force to move it into a "
+        "backup folder and migrate again"
+    )

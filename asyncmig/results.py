@@ -1,0 +1,113 @@
+"""What the stages hand back: small immutable records that add up.
+
+A file's :class:`FileResult` comes out of the load, :class:`StartFacts` out of the start,
+and :mod:`asyncmig.output.fold` folds them into the run's report; nothing below output
+knows the report. This module imports nothing of asyncmig, so every stage may use it.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from typing import Literal
+
+import msgspec
+
+FileStatus = Literal["migrated", "damaged", "orphaned", "not_migrated", "unreadable", "stopped"]
+
+
+class Counts(msgspec.Struct, frozen=True):
+    """What became of one table's records; ``found`` is the sum of the four outcomes, and
+    ``upgraded`` counts records that needed a known legacy upgrade."""
+
+    found: int = 0
+    migrated: int = 0
+    upgraded: int = 0
+    rejected: int = 0
+    orphaned: int = 0
+    duplicate: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        mine, theirs = msgspec.structs.astuple(self), msgspec.structs.astuple(other)
+        return Counts(*(a + b for a, b in zip(mine, theirs, strict=True)))
+
+    @property
+    def seen(self) -> int:
+        """Records accounted for so far (``found`` once the file is done)."""
+        return self.migrated + self.rejected + self.orphaned + self.duplicate
+
+
+class FileOutcome(msgspec.Struct, frozen=True):
+    """One file under the data root and what became of it."""
+
+    path: str
+    status: FileStatus
+    table: str | None = None
+    records: int = 0
+    reason: str | None = None
+    damage_offset: int | None = None
+    damage_message: str | None = None
+    #: Seconds from the writer reaching the file to its last record applied.
+    seconds: float = 0.0
+
+
+class FileResult(msgspec.Struct, frozen=True):
+    """What one file contributed to the run (its records not migrated went to the rejects
+    sink as they arrived)."""
+
+    outcome: FileOutcome
+    counts: Counts = Counts()
+    warnings: tuple[str, ...] = ()
+
+
+class Rejection(msgspec.Struct, frozen=True):
+    """A record that was not migrated because it is invalid or a duplicate."""
+
+    path: str
+    index: int
+    table: str
+    outcome: Literal["rejected", "duplicate"]
+    record_id: str | None
+    errors: tuple[str, ...]
+    offset: int | None = None
+
+
+class Duplicate(msgspec.Struct, frozen=True):
+    """A row of a batch whose id its table already holds, and the file of the first copy."""
+
+    index: int
+    row_id: str
+    first_path: str
+
+
+class StartFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the start (refusals, backup, opening the target) found and decided."""
+
+    #: Epoch milliseconds every row without its own time is stamped with.
+    migrated_at: int
+    warnings: tuple[str, ...] = ()
+    resumed: bool = False
+    #: Files an interrupted run finished, with the results it recorded for them.
+    kept: tuple[FileResult, ...] = ()
+    #: Why files an interrupted run had loaded are loaded again.
+    redone: tuple[str, ...] = ()
+    #: The backup folder this run (or the run it resumes) made, if any.
+    backup: str | None = None
+    #: The one command that undoes the run and restores the backup.
+    restore_command: str | None = None
+
+
+class PeakMemory(msgspec.Struct, frozen=True):
+    """Peak resident memory of this process and of its largest finished child (a parser)."""
+
+    main_bytes: int
+    largest_child_bytes: int
+
+    @classmethod
+    def measure(cls) -> PeakMemory:
+        """Now, from the OS (children count once they have been waited for)."""
+        # ru_maxrss is in KiB on Linux, in bytes on macOS.
+        scale = 1 if sys.platform == "darwin" else 1024
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        return cls(own * scale, children * scale)

@@ -1,0 +1,59 @@
+"""Small file and SQLite helpers every stage may use: the one atomic write, the one
+read-only open, and the files SQLite keeps beside a database. Imports nothing of asyncmig."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` whole or not at all: a reader never sees half of it.
+
+    The data goes to a temporary file in the same folder (created ``mode``, flushed to
+    disk), which is then renamed over ``path`` in one step; on any failure the temporary
+    file is removed and ``path`` is left as it was."""
+    folder = path.parent if str(path.parent) else Path()
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), mode)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def open_readonly(db: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """``db`` opened read-only (SQLite refuses any write through it); sqlite3's errors as
+    they are, for the caller to word."""
+    uri = f"{db.resolve().as_uri()}?mode=ro"
+    return sqlite3.connect(uri, uri=True, check_same_thread=check_same_thread)
+
+
+def side_files(db: Path) -> tuple[Path, ...]:
+    """The database file and the files SQLite keeps beside it."""
+    return (db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal")))
+
+
+def remove_database(db: Path) -> None:
+    """Delete ``db`` and the files SQLite keeps beside it."""
+    for path in side_files(db):
+        path.unlink(missing_ok=True)
+
+
+def create_private(db: Path) -> None:
+    """Create ``db`` readable by its owner only (it will hold API keys); SQLite gives its
+    -wal and -shm files the database file's mode."""
+    fd = os.open(db, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    for path in side_files(db):
+        if path.exists():
+            os.chmod(path, 0o600)
