@@ -63,20 +63,7 @@ def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
         "Other commands: python -m asyncmig verify --help, python -m asyncmig rollback --help",
     )
     add = parser.add_argument
-    add(
-        "--data-dir",
-        type=Path,
-        metavar="PATH",
-        default=opts.DEFAULT_DATA_DIR,
-        help="the JSON data root to read (default: %(default)s)",
-    )
-    add(
-        "--db",
-        type=Path,
-        metavar="PATH",
-        default=opts.DEFAULT_DB,
-        help="the SQLite database to create (default: %(default)s)",
-    )
+    _add_paths(parser, "the JSON data root to read", "the SQLite database to create")
     add(
         "--batch-size",
         type=_positive_int,
@@ -100,6 +87,17 @@ def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     _add_run_options(parser)
     _add_output_options(parser)
+
+
+def _add_paths(parser: argparse.ArgumentParser, data_dir: str, db: str) -> None:
+    """``--data-dir`` and ``--db``, with their defaults, described as the command uses them."""
+    for flag, default, what in (
+        ("--data-dir", opts.DEFAULT_DATA_DIR, data_dir),
+        ("--db", opts.DEFAULT_DB, db),
+    ):
+        parser.add_argument(
+            flag, type=Path, metavar="PATH", default=default, help=f"{what} (default: %(default)s)"
+        )
 
 
 def _add_workers(parser: argparse.ArgumentParser) -> None:
@@ -205,20 +203,8 @@ def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
         "a missing database or data directory, or a database that is not a finished asyncmig "
         "migration; 1 any other failure; 130 interrupted.",
     )
-    add = parser.add_argument
-    add(
-        "--data-dir",
-        type=Path,
-        metavar="PATH",
-        default=opts.DEFAULT_DATA_DIR,
-        help="the JSON data root the database was migrated from (default: %(default)s)",
-    )
-    add(
-        "--db",
-        type=Path,
-        metavar="PATH",
-        default=opts.DEFAULT_DB,
-        help="the migrated SQLite database (default: %(default)s)",
+    _add_paths(
+        parser, "the JSON data root the database was migrated from", "the migrated SQLite database"
     )
     _add_workers(parser)
 
