@@ -5,8 +5,9 @@ gathered outside the clock into transactions as asyncmig cuts them (at most
 ``--batch-size`` rows and about ``--batch-bytes`` of JSON: bigger transactions spill
 SQLite's page cache and measured slower), inserted with plain ``sqlite3``
 ``executemany``, one transaction per batch, with asyncmig's load pragmas; then the
-server's indexes, ANALYZE, optimize and the WAL checkpoint, as ``asyncmig.target.finish``
-does. Only the inserts, commits and that finish are timed.
+server's indexes, ANALYZE, optimize and the WAL checkpoint, as the target's finishing
+steps do (``asyncmig.targets.octoprompt``). Only the inserts, commits and that finish are
+timed.
 
 ``parse ROOT``: ijson's C backend (yajl2_c) reads every record file whole and counts the
 records; nothing is written. Both print their result as one JSON object on stdout.

@@ -4,7 +4,7 @@ The pipeline reports the writer's way through the plan: a file reached, each bat
 applied (with how far into the file its last record sits), the file done. Calls come once
 per batch, never per record, and cost a few additions. :class:`NullProgress` is what the
 library uses unless given a sink; the command line passes :class:`LineProgress` when
-stderr is not a terminal, and the bar of :mod:`asyncmig.display` when it is.
+stderr is not a terminal, and the bar of :mod:`asyncmig.output.display` when it is.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The run's report as versioned JSON, written atomically (a temporary file, then a rename).
 
-The document is the :class:`~asyncmig.report.Report` Struct encoded as it is, so a field
+The document is the :class:`~asyncmig.output.report.Report` Struct encoded as it is, so a field
 added to the Report appears in the file without a change here, plus what the Report only
 computes (totals, throughput) and the exit status. Readers check ``schema_version``: it
 changes when a field changes meaning or goes away, not when one is added.

@@ -7,7 +7,7 @@ files at thousands of places and holds both to the spec's reading):
   in one call; every byte of the server's layout is accounted for, so a repeated key
   (which a dict would swallow) sends the file to the second reader;
 * larger files, and any file the first reader does not accept, go through the windowed
-  scanner of :mod:`asyncmig.scan`, which yields every entry complete before a fault.
+  scanner of :mod:`asyncmig.source.scan`, which yields every entry complete before a fault.
 
 Damage (empty, ``null``, wrong top-level type, truncated, invalid UTF-8, bad syntax) ends
 the iteration with :class:`Damaged`. yajl (ijson's C parser, in :mod:`.damage`) names it:

@@ -89,7 +89,7 @@ class Reject(msgspec.Struct, tag=True, frozen=True):
     record_id: str | None
     errors: list[str]
     offset: int | None = None
-    #: The entry's JSON text as read, on one line, secrets redacted (:mod:`asyncmig.redact`).
+    #: The entry's JSON text as read, on one line, secrets redacted (:mod:`asyncmig.source.redact`).
     original: bytes | None = None
 
 
