@@ -10,12 +10,14 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def write_atomically(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = False) -> None:
     """Replace ``path`` with ``data`` whole or not at all: a reader never sees half of it.
 
-    The data goes to a temporary file in the same folder (created ``mode``, flushed to
-    disk), which is then renamed over ``path`` in one step; on any failure the temporary
-    file is removed and ``path`` is left as it was."""
+    The data goes to a temporary file in the same folder (created ``mode``), which is then
+    renamed over ``path`` in one step; on any failure the temporary file is removed and
+    ``path`` is left as it was. ``durable`` also flushes it to the disk before the rename,
+    for a file written once at the end (the JSON report); the state file (rewritten every
+    few seconds) and the backup manifest (whose copies are not flushed either) are not."""
     folder = path.parent if str(path.parent) else Path()
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -23,7 +25,8 @@ def write_atomically(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             os.fchmod(out.fileno(), mode)
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -40,7 +40,7 @@ def write_report(report: Report, path: Path, exit_status: int) -> None:
     """Write the document to ``path`` whole or not at all: a reader never sees half of it,
     and an existing file is replaced in one step."""
     data = msgspec.json.format(msgspec.json.encode(document(report, exit_status)), indent=2)
-    write_atomically(path, data + b"\n")
+    write_atomically(path, data + b"\n", durable=True)
 
 
 def _encode(value: Any) -> Any:
