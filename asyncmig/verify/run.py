@@ -22,8 +22,9 @@ from asyncmig.options import default_workers
 from asyncmig.source.messages import Done, Failed, Job, Rows
 from asyncmig.source.plan import Plan, plan_run
 from asyncmig.targets.octoprompt import TARGET
-from asyncmig.verify.database import Database, schema_problems
+from asyncmig.verify.database import Database
 from asyncmig.verify.result import LISTED, TableCheck, Verification
+from asyncmig.verify.schema import schema_problems
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -47,7 +48,9 @@ async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Ver
         settings, notes = _settings(database.run_values(), db, data_dir)
         tables = {t: TableCheck(t) for t in TARGET.tables}
         result = Verification(str(data_dir), str(db), settings, tables, notes=notes)
-        result.schema = await anyio.to_thread.run_sync(schema_problems, database.conn, TARGET)
+        result.schema = await anyio.to_thread.run_sync(
+            schema_problems, database.conn, database.expected
+        )
         database.present = await anyio.to_thread.run_sync(database.tables)
         with single_errors():
             await _check_rows(plan.migrated, database, result, workers or default_workers())
