@@ -7,17 +7,22 @@ wrote, restores only inside the data directory, and ends quietly at its prompt."
 
 from __future__ import annotations
 
+import json
+import os
+import pty
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
-from conftest import run_cli
+import xxhash
+from conftest import PROJECT_ROOT, run_cli, tree_digest
 
 import asyncmig
 
@@ -182,3 +187,212 @@ def test_verify_shares_the_files_of_a_database_open_elsewhere(
     assert done.returncode == 0, done.stdout + done.stderr
     assert int(out) > 0
     assert holder.returncode == 0
+
+
+# rollback -------------------------------------------------------------------------------
+
+Migrated = tuple[Path, Path, Path]
+
+
+@pytest.fixture
+def run(clean_root: GenerateResult, tmp_path: Path) -> Migrated:
+    """A private copy of the clean root migrated with a backup: (data, db, backup folder)."""
+    data = Path(shutil.copytree(clean_root.root, tmp_path / "data", symlinks=True))
+    db = tmp_path / "out" / "o.db"
+    done = run_cli("--data-dir", data, "--db", db, "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    (folder,) = db.parent.glob("backup-*")
+    return data, db, folder
+
+
+def _rollback(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return run_cli("rollback", *args, "--yes")
+
+
+def _untouched(data: Path, db: Path, before: dict[str, tuple[str, int]]) -> None:
+    """Nothing was removed or changed: the database, its state file, the data root."""
+    assert db.exists()
+    assert (db.parent / ".migration-state.json").exists()
+    assert tree_digest(data) == before
+
+
+def _edit_manifest(folder: Path, change: dict[str, Any]) -> None:
+    manifest = folder / ".asyncmig-manifest.json"
+    content = json.loads(manifest.read_text())
+    content["files"][0].update(change)
+    manifest.write_text(json.dumps(content))
+
+
+@pytest.mark.parametrize("damage", ["changed", "missing"])
+def test_rollback_checks_the_backup_whole_before_it_deletes_anything(
+    run: Migrated, damage: str
+) -> None:
+    data, db, folder = run
+    before = tree_digest(data)
+    copy = folder / "chat_storage" / "chats.json"
+    if damage == "changed":
+        copy.write_bytes(copy.read_bytes().replace(b"{", b"[", 1))
+    else:
+        copy.unlink()
+    done = _rollback("--db", db, "--data-dir", data, "--restore", folder)
+    assert done.returncode == 2, done.stderr
+    assert f"the backup copy {copy} is damaged or missing, so nothing was done" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    _untouched(data, db, before)
+
+
+def test_rollback_checks_the_database_copy_before_it_deletes_anything(
+    run: Migrated, tmp_path: Path
+) -> None:
+    data, db, _ = run
+    again = run_cli("--data-dir", data, "--db", db, "--workers", "2", "--force")
+    assert again.returncode == 0, again.stderr
+    (copy,) = db.parent.glob("backup-*/.asyncmig-db/o.db")
+    folder = copy.parent.parent
+    with copy.open("r+b") as stream:  # the first page's B-tree header
+        stream.seek(100)
+        stream.write(b"\xff" * 12)
+    before = tree_digest(data)
+    done = _rollback("--db", db, "--data-dir", data, "--restore", folder)
+    assert done.returncode == 2, done.stderr
+    assert f"the backup's database copy {copy} is damaged or missing" in done.stderr
+    _untouched(data, db, before)
+
+
+@pytest.mark.parametrize("kind", ["no ledger", "wal mode", "not sqlite", "empty file"])
+def test_rollback_refuses_a_database_asyncmig_did_not_write(tmp_path: Path, kind: str) -> None:
+    db = tmp_path / "their.db"
+    if kind == "not sqlite":
+        db.write_text("my notes\n")
+    elif kind == "empty file":
+        db.touch()
+    else:
+        _sql(db, "CREATE TABLE t (x)", "INSERT INTO t VALUES (1)")
+        if kind == "wal mode":
+            _sql(db, "PRAGMA journal_mode = WAL")
+    content, listing = db.read_bytes(), _listing(tmp_path)
+    done = _rollback("--db", db)
+    assert done.returncode == 2, done.stderr
+    assert "rollback leaves it alone: check --db" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert db.read_bytes() == content
+    assert _listing(tmp_path) == listing  # no -shm or -wal left beside it either
+
+
+def test_rollback_removes_what_a_run_killed_before_its_ledger_left(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    db = tmp_path / "o.db"
+    killed = run_cli(
+        "--data-dir",
+        clean_root.root,
+        "--db",
+        db,
+        "--no-backup",
+        env={"ASYNCMIG_KILL_AT": "create:1"},
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert not db.exists()
+    assert (tmp_path / ".o.db.asyncmig-new").exists()
+    done = _rollback("--db", db)
+    assert done.returncode == 0, done.stderr
+    assert f"done: delete {tmp_path / '.o.db.asyncmig-new'}" in done.stdout
+    assert _listing(tmp_path) == []
+
+
+def test_rollback_refuses_a_state_file_asyncmig_did_not_write(run: Migrated) -> None:
+    data, db, _ = run
+    source = data / "chat_storage" / "chats.json"
+    before = tree_digest(data)
+    done = _rollback("--db", db, "--state-file", source)
+    assert done.returncode == 2, done.stderr
+    assert f"{source} is not an asyncmig state file" in done.stderr
+    _untouched(data, db, before)
+
+
+@pytest.mark.parametrize("escape", ["dot-dot", "absolute", "symlink"])
+def test_rollback_never_restores_outside_the_data_dir(
+    run: Migrated, tmp_path: Path, escape: str
+) -> None:
+    data, db, folder = run
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    planted = b'{"planted": true}'
+    entry = {"size": len(planted), "digest": xxhash.xxh3_128(planted).hexdigest()}
+    if escape == "dot-dot":
+        # The file the entry names exists, matches, and would land beside the data root.
+        (folder.parent / "evil.json").write_bytes(planted)
+        _edit_manifest(folder, {"path": "../evil.json", **entry})
+    elif escape == "absolute":
+        (outside / "evil.json").write_bytes(planted)
+        _edit_manifest(folder, {"path": str(outside / "evil.json"), **entry})
+    else:
+        # A folder of the data root became a link to another place after the backup.
+        shutil.move(data / "chat_storage", outside / "chat_storage")
+        (data / "chat_storage").symlink_to(outside / "chat_storage")
+    before, elsewhere = tree_digest(data), tree_digest(tmp_path)
+    done = _rollback("--db", db, "--data-dir", data, "--restore", folder)
+    assert done.returncode == 2, done.stderr
+    assert "so nothing was done" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    _untouched(data, db, before)
+    assert tree_digest(tmp_path) == elsewhere
+
+
+def _answer_prompt(db: Path, key: bytes) -> tuple[int, str]:
+    """``rollback --db db`` on a pseudo-terminal, ``key`` typed at its question: the exit
+    status and everything the terminal showed."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: its stdin, stdout and stderr are the terminal
+        os.execve(  # noqa: S606 - our own interpreter, fixed arguments, no shell wanted
+            sys.executable, [sys.executable, "-m", "asyncmig", "rollback", "--db", str(db)], env
+        )
+    shown = b""
+    deadline = time.monotonic() + 60
+    while b"Proceed? [y/N] " not in shown and time.monotonic() < deadline:
+        shown += os.read(terminal, 4096)
+    os.write(terminal, key)
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode()
+
+
+@pytest.mark.parametrize(("key", "status"), [(b"\x04", 1), (b"\x03", 130)])
+def test_the_rollback_question_ends_quietly_on_ctrl_d_or_ctrl_c(
+    run: Migrated, key: bytes, status: int
+) -> None:
+    data, db, _ = run
+    before = tree_digest(data)
+    code, shown = _answer_prompt(db, key)
+    assert code == status, shown
+    assert "Traceback" not in shown
+    last = shown.strip().splitlines()[-1]
+    assert last.startswith("asyncmig rollback: "), shown
+    assert last.endswith("so nothing was done"), shown
+    _untouched(data, db, before)
+
+
+def test_rollback_without_stdin_asks_for_yes(run: Migrated) -> None:
+    data, db, _ = run
+    before = tree_digest(data)
+    done = subprocess.run(
+        ["/bin/sh", "-c", 'exec "$0" -m asyncmig rollback --db "$1" <&-', sys.executable, db],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "no terminal to ask on: pass --yes" in done.stderr
+    assert "Traceback" not in done.stderr
+    _untouched(data, db, before)
