@@ -310,7 +310,7 @@ def test_rollback_refuses_a_state_file_asyncmig_did_not_write(run: Migrated) -> 
     _untouched(data, db, before)
 
 
-@pytest.mark.parametrize("escape", ["dot-dot", "absolute", "symlink"])
+@pytest.mark.parametrize("escape", ["dot-dot", "absolute", "symlink", "link loop"])
 def test_rollback_never_restores_outside_the_data_dir(
     run: Migrated, tmp_path: Path, escape: str
 ) -> None:
@@ -326,6 +326,9 @@ def test_rollback_never_restores_outside_the_data_dir(
     elif escape == "absolute":
         (outside / "evil.json").write_bytes(planted)
         _edit_manifest(folder, {"path": str(outside / "evil.json"), **entry})
+    elif escape == "link loop":
+        (data / "loop").symlink_to(data / "loop")
+        _edit_manifest(folder, {"path": "loop/evil.json", **entry})
     else:
         # A folder of the data root became a link to another place after the backup.
         shutil.move(data / "chat_storage", outside / "chat_storage")

@@ -194,10 +194,17 @@ def inside(root: Path, rel: str, what: str) -> Path:
             "altered, so nothing was done; restore another backup"
         )
     joined = root / path
-    if not joined.resolve().is_relative_to(root.resolve()):
+    try:
+        escapes = not joined.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError) as error:  # a link loop, a NUL in the name
+        raise ConfigError(
+            f"cannot follow the backup's {rel!r} in {what} {root} ({error}), so nothing was "
+            "done: restore by hand"
+        ) from None
+    if escapes:
         raise ConfigError(
             f"{joined} leads outside {what} {root} through a symbolic link, so nothing was "
-            f"done: remove that link, or restore by hand"
+            "done: remove that link, or restore by hand"
         )
     return joined
 
