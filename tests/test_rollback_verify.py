@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import shutil
 import sqlite3
 import subprocess
@@ -25,6 +26,8 @@ import xxhash
 from conftest import PROJECT_ROOT, run_cli, tree_digest
 
 import asyncmig
+from asyncmig.targets.octoprompt import TARGET
+from asyncmig.verify.database import Database
 
 if TYPE_CHECKING:
     from benchmarks.generate import GenerateResult
@@ -189,6 +192,24 @@ def test_verify_shares_the_files_of_a_database_open_elsewhere(
     assert holder.returncode == 0
 
 
+@pytest.mark.parametrize("other", ["nothing", "opens", "writes"])
+def test_verify_notices_another_process_at_its_database(copy: Path, other: str) -> None:
+    database = Database.open(copy, TARGET)
+    assert database.conn.execute("SELECT count(*) FROM chats").fetchone()[0] > 0
+    elsewhere = sqlite3.connect(copy)
+    try:
+        if other == "opens":  # the server starting while verify reads
+            elsewhere.execute("SELECT count(*) FROM chats").fetchone()
+        elif other == "writes":  # ... and writing, then stopping (its -wal checkpointed)
+            with elsewhere:
+                elsewhere.execute("DELETE FROM chats WHERE rowid = 1")
+            elsewhere.close()
+        assert database.changed_elsewhere() is (other != "nothing")
+    finally:
+        elsewhere.close()
+        database.conn.close()
+
+
 # rollback -------------------------------------------------------------------------------
 
 Migrated = tuple[Path, Path, Path]
@@ -351,12 +372,27 @@ def _answer_prompt(db: Path, key: bytes) -> tuple[int, str]:
         os.execve(  # noqa: S606 - our own interpreter, fixed arguments, no shell wanted
             sys.executable, [sys.executable, "-m", "asyncmig", "rollback", "--db", str(db)], env
         )
+    try:
+        shown = _read_until(terminal, b"Proceed? [y/N] ")
+        # Typed as a person would: after the prompt, once the process waits in its read
+        # (a SIGINT between the prompt and the read() call waits for the next key).
+        time.sleep(0.5)
+        os.write(terminal, key)
+        shown += _read_until(terminal, None)
+    finally:
+        os.close(terminal)  # a child still waiting gets SIGHUP: the wait below always ends
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode()
+
+
+def _read_until(terminal: int, end: bytes | None, seconds: float = 60) -> bytes:
+    """What ``terminal`` shows until ``end`` (None: until the child closes it)."""
     shown = b""
-    deadline = time.monotonic() + 60
-    while b"Proceed? [y/N] " not in shown and time.monotonic() < deadline:
-        shown += os.read(terminal, 4096)
-    os.write(terminal, key)
-    while True:
+    deadline = time.monotonic() + seconds
+    while end is None or end not in shown:
+        ready, _, _ = select.select([terminal], [], [], max(0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"the terminal showed, in {seconds} s: {shown!r}")
         try:
             chunk = os.read(terminal, 4096)
         except OSError:  # EIO: the child closed the terminal
@@ -364,9 +400,7 @@ def _answer_prompt(db: Path, key: bytes) -> tuple[int, str]:
         if not chunk:
             break
         shown += chunk
-    os.close(terminal)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), shown.decode()
+    return shown
 
 
 @pytest.mark.parametrize(("key", "status"), [(b"\x04", 1), (b"\x03", 130)])

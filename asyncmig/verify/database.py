@@ -37,12 +37,19 @@ _EXPECTED_DDL: Final = (
 class Database:
     """A read-only connection to the migrated database, plus the ids expected so far."""
 
-    def __init__(self, conn: sqlite3.Connection, target: Target) -> None:
+    def __init__(self, conn: sqlite3.Connection, target: Target, db: Path) -> None:
         self.conn = conn
         self.target = target
         self.expected = Expected.of(target)
         #: The expected tables the database has (a missing one is a schema problem).
         self.present: frozenset[str] = frozenset()
+        self.files = (db, db.with_name(db.name + "-wal"))
+        self.before = _fingerprint(self.files)
+        #: The -shm a process opening the database makes; None when this connection shares
+        #: an existing one (and takes SQLite's locks).
+        self.watched: Path | None = None
+        if conn.execute("PRAGMA main.locking_mode").fetchone()[0] == "exclusive":
+            self.watched = db.with_name(db.name + "-shm")
 
     @classmethod
     def open(cls, db: Path, target: Target) -> Database:
@@ -55,7 +62,15 @@ class Database:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
             raise ConfigError(f"{db} is not a usable SQLite database: {error}") from None
-        return cls(conn, target)
+        return cls(conn, target, db)
+
+    def changed_elsewhere(self) -> bool:
+        """Whether another process wrote the database (or its -wal) since it was opened, or
+        opened it while this connection read without locks (see
+        :func:`asyncmig.safety.peek.open_untouched`): what was read may then mix old and
+        new pages. Reading changes neither file."""
+        opened = self.watched is not None and self.watched.exists()
+        return opened or _fingerprint(self.files) != self.before
 
     def run_values(self) -> dict[str, str] | None:
         """``asyncmig_run`` as a dict; None when the database has no such table."""
@@ -150,6 +165,20 @@ class Database:
         """``PRAGMA integrity_check``'s findings, at most ``most``; empty when "ok"."""
         found = [row[0] for row in self.conn.execute(f"PRAGMA main.integrity_check({most})")]
         return [] if found == ["ok"] else found
+
+
+def _fingerprint(paths: tuple[Path, ...]) -> list[tuple[int, int, int]]:
+    """Size, modification time and inode of each file; an absent file counts as empty (a
+    read-only connection may add an empty -wal where there was none)."""
+    found = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            found.append((0, 0, 0))
+            continue
+        found.append((info.st_size, info.st_mtime_ns, info.st_ino) if info.st_size else (0, 0, 0))
+    return found
 
 
 def _differences(got: tuple[object, ...], wanted: tuple[object, ...]) -> str:

@@ -42,7 +42,8 @@ _BUDGET_BYTES: Final = 3 * _BATCH_BYTES
 async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Verification:
     """Check ``db`` against what migrating ``data_dir`` writes, with ``workers`` parser
     processes (default: as many as a migration uses). ConfigError when ``db`` is missing,
-    is not a finished asyncmig migration, or ``data_dir`` is not a directory."""
+    is not a finished asyncmig migration, or ``data_dir`` is not a directory, or when
+    another process opened or wrote ``db`` while it was read."""
     plan, database = await anyio.to_thread.run_sync(_open, data_dir, db)
     try:
         settings, notes = _settings(database.run_values(), db, data_dir)
@@ -59,6 +60,11 @@ async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Ver
         result.integrity = await anyio.to_thread.run_sync(database.integrity, LISTED)
     finally:
         database.conn.close()
+    if database.changed_elsewhere():
+        raise ConfigError(
+            f"another process opened or wrote {db} while verify read it, so what it read may "
+            "be half old, half new: stop the OctoPrompt server and run verify again"
+        )
     return result
 
 
