@@ -433,3 +433,13 @@ def test_rollback_without_stdin_asks_for_yes(run: Migrated) -> None:
     assert "no terminal to ask on: pass --yes" in done.stderr
     assert "Traceback" not in done.stderr
     _untouched(data, db, before)
+
+
+def test_rollback_refuses_a_data_dir_that_is_a_file(run: Migrated) -> None:
+    data, db, folder = run
+    before = tree_digest(data)
+    source = data / "chat_storage" / "chats.json"
+    done = _rollback("--db", db, "--data-dir", source, "--restore", folder)
+    assert done.returncode == 2, done.stderr
+    assert f"--data-dir {source} is not a folder" in done.stderr
+    _untouched(data, db, before)

@@ -52,6 +52,8 @@ def plan(db: Path, state_file: Path, restore: Path | None, data_dir: Path | None
     """What the rollback will do; ConfigError when it cannot or must not (nothing written)."""
     if restore is not None and data_dir is None:
         raise ConfigError("--restore needs --data-dir: the folder to copy the backup into")
+    if data_dir is not None and data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(f"--data-dir {data_dir} is not a folder: name the data directory")
     refuse_unless_ours(db)
     refuse_foreign_state(state_file)
     doomed = [p for p in (*side_files(db), *side_files(hidden(db)), state_file) if p.exists()]
