@@ -145,7 +145,7 @@ async def _verify(args: VerifyArguments) -> Verification:
 
 
 def run_rollback(args: RollbackArguments) -> int:
-    """Roll back once confirmed and list what was done: 0, or 1 when declined."""
+    """Roll back once confirmed and list what was done: 0, or 1 when not confirmed."""
     done = rollback.run(
         args.db,
         args.state_file or args.db.parent / STATE_NAME,
@@ -154,14 +154,24 @@ def run_rollback(args: RollbackArguments) -> int:
         confirm=lambda steps: args.yes or _ask(steps),
     )
     if done is None:
-        print("asyncmig rollback: nothing done", file=sys.stderr)
+        print("asyncmig rollback: not confirmed, so nothing was done", file=sys.stderr)
         return ExitStatus.FAILURE
     print("\n".join(f"done: {step}" for step in done))
     return ExitStatus.OK
 
 
 def _ask(steps: list[str]) -> bool:
-    if not sys.stdin.isatty():
+    """Whether the user agrees to ``steps``. The end of input (Ctrl-D) is no answer, and
+    Ctrl-C stops the command: either way, nothing was done."""
+    if sys.stdin is None or not sys.stdin.isatty():
         raise ConfigError("no terminal to ask on: pass --yes to confirm:\n  " + "\n  ".join(steps))
     print("asyncmig rollback will:\n  " + "\n  ".join(steps), file=sys.stderr)
-    return input("Proceed? [y/N] ").strip().lower() in ("y", "yes")
+    try:
+        answer = input("Proceed? [y/N] ")
+    except EOFError:
+        print(file=sys.stderr)  # end the prompt's line
+        return False
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise Interrupted("interrupted at the question, so nothing was done") from None
+    return answer.strip().lower() in ("y", "yes")

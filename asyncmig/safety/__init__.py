@@ -2,8 +2,9 @@
 
 The refusals before the run (:mod:`~asyncmig.safety.refusals`), the verified backup of the
 data root and the old database (:mod:`~asyncmig.safety.backup`), the rollback command
-(:mod:`~asyncmig.safety.rollback`), and the crash points the fault-injection tests kill a
-real run at (:mod:`~asyncmig.safety.faults`).
+(:mod:`~asyncmig.safety.rollback`), reading a database without leaving a file beside it
+(:mod:`~asyncmig.safety.peek`, for rollback and verify), and the crash points the
+fault-injection tests kill a real run at (:mod:`~asyncmig.safety.faults`).
 
 May import: the base modules (errors, options, results, storage), :mod:`asyncmig.source`
 (the plan), :mod:`asyncmig.targets`. Never the load: the load calls these, not the reverse.

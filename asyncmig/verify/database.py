@@ -1,4 +1,4 @@
-"""The database side of verify: expected ids, row comparison, schema, integrity (blocking).
+"""The database side of verify: expected ids, row comparison, stored types, integrity (blocking).
 
 Every method runs in a worker thread, one call at a time (``check_same_thread`` is off
 for that reason only). A batch of rows costs one call, not one per query.
@@ -7,11 +7,11 @@ for that reason only). A batch of rows costs one call, not one per query.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.storage import open_readonly
+from asyncmig.safety.peek import open_untouched
+from asyncmig.verify.schema import Expected
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -37,23 +37,40 @@ _EXPECTED_DDL: Final = (
 class Database:
     """A read-only connection to the migrated database, plus the ids expected so far."""
 
-    def __init__(self, conn: sqlite3.Connection, target: Target) -> None:
+    def __init__(self, conn: sqlite3.Connection, target: Target, db: Path) -> None:
         self.conn = conn
         self.target = target
+        self.expected = Expected.of(target)
         #: The expected tables the database has (a missing one is a schema problem).
         self.present: frozenset[str] = frozenset()
+        self.files = (db, db.with_name(db.name + "-wal"))
+        self.before = _fingerprint(self.files)
+        #: The -shm a process opening the database makes; None when this connection shares
+        #: an existing one (and takes SQLite's locks).
+        self.watched: Path | None = None
+        if conn.execute("PRAGMA main.locking_mode").fetchone()[0] == "exclusive":
+            self.watched = db.with_name(db.name + "-shm")
 
     @classmethod
     def open(cls, db: Path, target: Target) -> Database:
-        """Open ``db`` read-only; ConfigError when it is not a SQLite database."""
+        """Open ``db`` read-only, leaving no file beside it; ConfigError when it is not a
+        SQLite database."""
         try:
-            conn = open_readonly(db, check_same_thread=False)
+            conn = open_untouched(db, check_same_thread=False)
             for statement in _EXPECTED_DDL:
                 conn.execute(statement)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
             raise ConfigError(f"{db} is not a usable SQLite database: {error}") from None
-        return cls(conn, target)
+        return cls(conn, target, db)
+
+    def changed_elsewhere(self) -> bool:
+        """Whether another process wrote the database (or its -wal) since it was opened, or
+        opened it while this connection read without locks (see
+        :func:`asyncmig.safety.peek.open_untouched`): what was read may then mix old and
+        new pages. Reading changes neither file."""
+        opened = self.watched is not None and self.watched.exists()
+        return opened or _fingerprint(self.files) != self.before
 
     def run_values(self) -> dict[str, str] | None:
         """``asyncmig_run`` as a dict; None when the database has no such table."""
@@ -130,11 +147,38 @@ class Database:
         )
         for (row_id,) in self.conn.execute(extra, (table,)):
             check.add(str(row_id), "extra")
+        self._check_types(check)
+
+    def _check_types(self, check: TableCheck) -> None:
+        """Name the rows holding anything but TEXT where a migration stores text (``data``
+        as a BLOB compares equal byte for byte, but the server reads it otherwise)."""
+        key, columns = self.expected.text_columns(check.table)
+        for column in columns:
+            query = (
+                f"SELECT {key}, typeof({column}) FROM main.{check.table} "
+                f"WHERE typeof({column}) != 'text'"
+            )
+            for row_id, kind in self.conn.execute(query):
+                check.add(str(row_id), "not text", f"{column} is stored as {kind}")
 
     def integrity(self, most: int) -> list[str]:
         """``PRAGMA integrity_check``'s findings, at most ``most``; empty when "ok"."""
         found = [row[0] for row in self.conn.execute(f"PRAGMA main.integrity_check({most})")]
         return [] if found == ["ok"] else found
+
+
+def _fingerprint(paths: tuple[Path, ...]) -> list[tuple[int, int, int]]:
+    """Size, modification time and inode of each file; an absent file counts as empty (a
+    read-only connection may add an empty -wal where there was none)."""
+    found = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            found.append((0, 0, 0))
+            continue
+        found.append((info.st_size, info.st_mtime_ns, info.st_ino) if info.st_size else (0, 0, 0))
+    return found
 
 
 def _differences(got: tuple[object, ...], wanted: tuple[object, ...]) -> str:
@@ -146,53 +190,3 @@ def _differences(got: tuple[object, ...], wanted: tuple[object, ...]) -> str:
         if value != want:
             parts.append(f"{name} is {value!r}, expected {want!r}")
     return "; ".join(parts)
-
-
-def schema_problems(conn: sqlite3.Connection, target: Target) -> list[str]:
-    """Tables, indexes and the journal mode where they differ from what asyncmig makes."""
-    problems = []
-    want_tables, want_indexes = _expected(target)
-    for name, columns in want_tables.items():
-        got = [tuple(c[1:6]) for c in conn.execute(f"PRAGMA main.table_info({name})")]
-        if not got:
-            problems.append(f"table {name} is missing")
-        elif got != columns:
-            problems.append(f"table {name} is ({_columns(got)}), expected ({_columns(columns)})")
-    stored = dict(
-        conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'index'").fetchall()
-    )
-    for name, sql in want_indexes.items():
-        if name not in stored:
-            problems.append(f"index {name} is missing")
-        elif stored[name] != sql:
-            problems.append(f"index {name} is defined as {stored[name]!r}, expected {sql!r}")
-    mode = str(conn.execute("PRAGMA main.journal_mode").fetchone()[0])
-    if mode.lower() != "wal":
-        problems.append(f"journal mode is {mode}, not wal")
-    return problems
-
-
-def _columns(columns: list[tuple[object, ...]]) -> str:
-    """``PRAGMA table_info`` rows (name, type, notnull, default, pk) as DDL-like text."""
-    return ", ".join(
-        " ".join(
-            filter(
-                None, (str(n), str(t), "NOT NULL" if notnull else "", "PRIMARY KEY" if pk else "")
-            )
-        )
-        for n, t, notnull, _, pk in columns
-    )
-
-
-def _expected(target: Target) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, str]]:
-    """Table columns and index definitions exactly as the target makes them, read back
-    from a scratch in-memory database (so the comparison ignores SQLite's rewriting)."""
-    with closing(sqlite3.connect(":memory:")) as scratch:
-        for statement in target.definitions():
-            scratch.execute(statement)
-        tables = {
-            t: [tuple(c[1:6]) for c in scratch.execute(f"PRAGMA table_info({t})")]
-            for t in target.tables
-        }
-        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        return tables, dict(scratch.execute(query).fetchall())

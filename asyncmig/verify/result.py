@@ -12,12 +12,13 @@ from asyncmig.load.ledger import RunSettings  # noqa: TC001 - msgspec reads fiel
 #: Mismatches listed per table; the counts hold all of them.
 LISTED: Final = 20
 
-MismatchKind = Literal["missing", "altered", "extra"]
+MismatchKind = Literal["missing", "altered", "extra", "not text"]
 
 
 class Mismatch(msgspec.Struct, frozen=True):
     """One row that differs: expected but not in the database (missing), stored otherwise
-    than the source gives it (altered), or in the database but not expected (extra)."""
+    than the source gives it (altered), in the database but not expected (extra), or
+    holding a value of another type where a migration stores TEXT (not text)."""
 
     table: str
     row_id: str
@@ -34,15 +35,18 @@ class TableCheck(msgspec.Struct):
     missing: int = 0
     altered: int = 0
     extra: int = 0
+    #: Values stored as another type than TEXT in a column a migration fills with text.
+    not_text: int = 0
     #: The first ``LISTED`` mismatches.
     listed: list[Mismatch] = msgspec.field(default_factory=list)
 
     @property
     def differences(self) -> int:
-        return self.missing + self.altered + self.extra
+        return self.missing + self.altered + self.extra + self.not_text
 
     def add(self, row_id: str, kind: MismatchKind, detail: str = "") -> None:
-        setattr(self, kind, getattr(self, kind) + 1)
+        counter = kind.replace(" ", "_")
+        setattr(self, counter, getattr(self, counter) + 1)
         if len(self.listed) < LISTED:
             self.listed.append(Mismatch(self.table, row_id, kind, detail))
 
@@ -54,7 +58,8 @@ class Verification(msgspec.Struct):
     db: str
     settings: RunSettings
     tables: dict[str, TableCheck]
-    #: Tables, indexes and the journal mode where they are not as asyncmig makes them.
+    #: Tables, indexes, other objects and the journal mode where they are not as a
+    #: migration makes them.
     schema: list[str] = msgspec.field(default_factory=list)
     #: What ``PRAGMA integrity_check`` reported, when it was not "ok".
     integrity: list[str] = msgspec.field(default_factory=list)
@@ -83,7 +88,10 @@ def _summary_lines(result: Verification) -> list[str]:
     lines = [*_head_lines(result), *_table_lines(result), ""]
     for check in result.tables.values():
         lines.extend(_describe_rows(check))
-    schema_ok = f"{len(result.tables)} tables, their indexes, WAL mode: as asyncmig makes them"
+    schema_ok = (
+        f"{len(result.tables)} tables, their indexes, nothing else, WAL mode: as asyncmig "
+        "makes them"
+    )
     lines.extend(_section("schema", result.schema, schema_ok))
     lines.extend(_section("integrity_check", result.integrity, "ok"))
     if result.unreadable:
@@ -122,10 +130,9 @@ def _table_lines(result: Verification) -> list[str]:
 def _describe_rows(check: TableCheck) -> list[str]:
     if not check.differences:
         return []
-    lines = [
-        f"{check.table}: {check.missing:,} missing, {check.altered:,} altered, "
-        f"{check.extra:,} extra"
-    ]
+    head = f"{check.table}: {check.missing:,} missing, {check.altered:,} altered, "
+    head += f"{check.extra:,} extra"
+    lines = [head + (f", {check.not_text:,} not text" if check.not_text else "")]
     lines.extend(
         f"  {m.table} id {m.row_id}: {m.kind}" + (f" ({m.detail})" if m.detail else "")
         for m in check.listed

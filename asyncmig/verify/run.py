@@ -22,8 +22,9 @@ from asyncmig.options import default_workers
 from asyncmig.source.messages import Done, Failed, Job, Rows
 from asyncmig.source.plan import Plan, plan_run
 from asyncmig.targets.octoprompt import TARGET
-from asyncmig.verify.database import Database, schema_problems
+from asyncmig.verify.database import Database
 from asyncmig.verify.result import LISTED, TableCheck, Verification
+from asyncmig.verify.schema import schema_problems
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -41,13 +42,16 @@ _BUDGET_BYTES: Final = 3 * _BATCH_BYTES
 async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Verification:
     """Check ``db`` against what migrating ``data_dir`` writes, with ``workers`` parser
     processes (default: as many as a migration uses). ConfigError when ``db`` is missing,
-    is not a finished asyncmig migration, or ``data_dir`` is not a directory."""
+    is not a finished asyncmig migration, or ``data_dir`` is not a directory, or when
+    another process opened or wrote ``db`` while it was read."""
     plan, database = await anyio.to_thread.run_sync(_open, data_dir, db)
     try:
         settings, notes = _settings(database.run_values(), db, data_dir)
         tables = {t: TableCheck(t) for t in TARGET.tables}
         result = Verification(str(data_dir), str(db), settings, tables, notes=notes)
-        result.schema = await anyio.to_thread.run_sync(schema_problems, database.conn, TARGET)
+        result.schema = await anyio.to_thread.run_sync(
+            schema_problems, database.conn, database.expected
+        )
         database.present = await anyio.to_thread.run_sync(database.tables)
         with single_errors():
             await _check_rows(plan.migrated, database, result, workers or default_workers())
@@ -56,6 +60,11 @@ async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Ver
         result.integrity = await anyio.to_thread.run_sync(database.integrity, LISTED)
     finally:
         database.conn.close()
+    if database.changed_elsewhere():
+        raise ConfigError(
+            f"another process opened or wrote {db} while verify read it, so what it read may "
+            "be half old, half new: stop the OctoPrompt server and run verify again"
+        )
     return result
 
 
