@@ -23,9 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import msgspec
 
 from asyncmig.errors import ConfigError
-from asyncmig.output.statefile import Committed
 from asyncmig.results import Counts, FileOutcome
-from asyncmig.source.layout import ENTITIES
 from asyncmig.storage import open_readonly
 
 if TYPE_CHECKING:
@@ -169,38 +167,6 @@ async def read_committed(writer: Writer) -> Checkpoint:
         cursor = await writer.conn.execute(_SELECT_FILES)
         files = [_file_record(tuple(row)) for row in await cursor.fetchall()]
     return Checkpoint(decode_settings(rows), files)
-
-
-def mirror(checkpoint: Checkpoint) -> Committed:
-    """What the state file shows of ``checkpoint``."""
-    files = checkpoint.files
-    unfinished = next((record for record in files if not record.done), None)
-    tables = {entity.table: Counts() for entity in ENTITIES}
-    damaged = []
-    for record in files:
-        if record.table is not None:
-            tables[record.table] = tables.get(record.table, Counts()) + record.counts
-        outcome = record.outcome
-        if outcome is not None and outcome.damage_message is not None:
-            damaged.append(f"{record.path}: damaged: {outcome.damage_message}")
-    order = list(tables)
-    phase = checkpoint.run.status
-    if phase in ("finishing", "complete") or unfinished is None:
-        completed = order
-    else:
-        completed = order[: order.index(unfinished.table)] if unfinished.table in order else []
-    t = sum(tables.values(), Counts())
-    return Committed(
-        phase=phase,
-        files_done=checkpoint.done_files,
-        files_total=len(files),
-        current_file=next((r.path for r in files if r.status in ("started", "loading")), None),
-        completed_tables=completed,
-        tables=tables,
-        problems=t.rejected + t.orphaned + t.duplicate + len(damaged),
-        damaged=damaged,
-        done_paths=frozenset(record.path for record in files if record.done),
-    )
 
 
 def _file_record(row: tuple[Any, ...]) -> FileRecord:

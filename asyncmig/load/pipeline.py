@@ -14,7 +14,6 @@ transactions; the fold adds up what every stage hands back into the report.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Final
 import anyio
 
 from asyncmig.errors import (
-    AsyncmigError,
     TooManyRejects,
     WriteFailed,
     describe_os_error,
@@ -33,6 +31,7 @@ from asyncmig.ipc.order import parse_in_order
 from asyncmig.load import ledger, start
 from asyncmig.load.apply import apply_file
 from asyncmig.load.batches import Batches
+from asyncmig.load.mirror import write_state, write_state_at_end
 from asyncmig.output.fold import ReportFold
 from asyncmig.output.progress import NullProgress
 from asyncmig.output.rejects import Rejects
@@ -47,7 +46,6 @@ from asyncmig.targets.octoprompt import TARGET
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-    from asyncmig.load.writer import Writer
     from asyncmig.options import Options
     from asyncmig.output.progress import Progress
     from asyncmig.output.report import Report
@@ -78,7 +76,7 @@ async def migrate(
     prepared = await start.prepare(options, plan, TARGET)
     async with start.writer_for(options, plan, prepared, TARGET) as writer:
         state = _state_file(options, fold)
-        await _mirror(writer, state)  # a file left by a killed run is put right first
+        await write_state(writer, state)  # a file left by a killed run is put right first
         facts = await start.begin(options, plan, prepared, writer)
         fold.started(facts)
         batches = Batches(writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes)
@@ -102,12 +100,6 @@ def _state_file(options: Options, fold: ReportFold) -> StateFile:
     if options.dry_run:
         return NoStateFile()
     return StateFile(options.state_path, fold.current, resume_command=options.resume_command)
-
-
-async def _mirror(writer: Writer, state: StateFile, status: str = "incomplete") -> None:
-    """Write the state file from what the checkpoint has committed (between transactions)."""
-    if not isinstance(state, NoStateFile):
-        state.write(status, ledger.mirror(await ledger.read_committed(writer)))
 
 
 def _close(rejects: Rejects) -> None:
@@ -138,32 +130,22 @@ class _Run:
             await self._finish()
         except BaseException as error:
             stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
-            self._mirror_at_end("interrupted" if stopped else "failed")
+            write_state_at_end(self.options.db, self.state, "interrupted" if stopped else "failed")
             raise
-
-    def _mirror_at_end(self, status: str) -> None:
-        """Say how the run ended, from what the checkpoint committed (the open transaction
-        is rolled back; a connection of its own reads, as the writer's may be unusable).
-        Best effort: if it cannot be written, the file's "incomplete" is still true, and
-        the error that ended the run is the one to report."""
-        with contextlib.suppress(AsyncmigError, OSError):
-            found = ledger.read(self.options.db)
-            if found is not None:
-                self.state.write(status, ledger.mirror(found))
 
     async def _finish(self) -> None:
         """The last commit, then indexes, statistics and the WAL: the ledger says complete."""
         writer = self.batches.writer
         await self.batches.commit()
         await ledger.record_settings(writer, status="finishing")
-        await _mirror(writer, self.state)
+        await write_state(writer, self.state)
         await writer.finish()
         await ledger.record_settings(writer, status="complete")
-        await _mirror(writer, self.state, "complete")
+        await write_state(writer, self.state, "complete")
 
     async def _load(self, facts: StartFacts) -> None:
         """Every file of the plan, with the rejects file open and progress reported."""
-        await _mirror(self.batches.writer, self.state)  # the start's plan, kept files, phase
+        await write_state(self.batches.writer, self.state)  # the start's plan, kept files, phase
         rejects = Rejects(self.options.rejects, self.options.max_rejects)
         self.fold.listing(rejects)
         rejects.open()
@@ -213,7 +195,7 @@ class _Run:
         self.progress.file_done()
         if item.entity is not None and self.state.due(item.table):
             await self.batches.commit()  # the state file shows committed files only
-            await _mirror(self.batches.writer, self.state)
+            await write_state(self.batches.writer, self.state)
 
     @property
     def _skip(self) -> dict[int, ledger.FileRecord]:
