@@ -250,10 +250,14 @@ def test_an_unreadable_data_file_stops_the_backup_with_a_message(
     secret = data / "chat_storage/chats.json"
     secret.chmod(0)
     db = tmp_path / "o.db"
-    done = run("--data-dir", data, "--db", db, preexec_fn=_as_an_ordinary_user())
+    drop = _as_an_ordinary_user()
+    done = run("--data-dir", data, "--db", db, preexec_fn=drop)
     assert done.returncode == 1, done.stderr
     assert_one_clear_line(done, f"could not back up {secret}", "Permission denied", "access")
     assert f"--db {db} --resume" in done.stderr
+    again = run("--data-dir", data, "--db", db, "--resume", "--verbose", preexec_fn=drop)
+    assert again.returncode == 1, again.stderr
+    assert "Traceback" in again.stderr  # asked for: --verbose on exit 1
 
 
 @pytest.mark.parametrize(("below", "way_out"), [("", "choose another folder"), ("sub", "")])
@@ -320,6 +324,14 @@ def test_after_sigkill_the_state_file_is_not_false(data: Path, tmp_path: Path) -
     state = assert_state_agrees(tmp_path / ".migration-state.json", db)
     assert state["status"] == "incomplete"  # not "loading": no run is loading any more
     assert state["phase"] == "loading"  # what the checkpoint says
+    done_before = ledger_done(db)
+    again = run_cli(
+        "--data-dir", data, "--db", db, *BATCH, "--resume", env={"ASYNCMIG_KILL_AT": "commit:1"}
+    )
+    assert again.returncode == -signal.SIGKILL, again.stderr
+    rewritten = assert_state_agrees(tmp_path / ".migration-state.json", db)
+    assert rewritten["pid"] != state["pid"]  # the resume rewrote it before its first commit
+    assert rewritten["files_done"] == done_before
 
 
 # --- options -----------------------------------------------------------------------------
