@@ -140,13 +140,14 @@ def describe_os_error(
     needed: int | None = None,
 ) -> str:
     """One line for ``error``, met while ``doing`` (e.g. "could not write the state file x"):
-    the system's reason, and on a full disk the file system (of the error's file, else of
-    ``path``), its free space and ``needed`` bytes, when known."""
+    the system's reason, and on a full disk the file system (of ``path``, else of the
+    error's file), its free space and ``needed`` bytes, when known. ``path`` is the file
+    ``doing`` names, when the error may name another (a temporary file written for it)."""
     reason = error.strerror or type(error).__name__
-    if error.filename is not None and str(error.filename) not in doing:
+    if path is None and error.filename is not None and str(error.filename) not in doing:
         reason += f" ({error.filename})"
     text = f"{doing}: {reason}"
-    where = error.filename if error.filename is not None else path
+    where = path if path is not None else error.filename
     if error.errno in _FULL and where is not None:
         text += "; " + full_disk(os.fsdecode(where), needed)
     elif error.errno in _FULL:

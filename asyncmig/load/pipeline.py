@@ -76,12 +76,19 @@ async def migrate(
     prepared = await start.prepare(options, plan, TARGET)
     async with start.writer_for(options, plan, prepared, TARGET) as writer:
         state = _state_file(options, fold)
-        await write_state(writer, state)  # a file left by a killed run is put right first
-        facts = await start.begin(options, plan, prepared, writer)
-        fold.started(facts)
-        batches = Batches(writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes)
-        run = _Run(options, plan, prepared, batches, fold, state, progress or NullProgress())
-        await run.to_the_end(facts)
+        try:
+            await write_state(writer, state)  # a file left by a killed run is put right first
+            facts = await start.begin(options, plan, prepared, writer)
+            fold.started(facts)
+            batches = Batches(
+                writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes
+            )
+            run = _Run(options, plan, prepared, batches, fold, state, progress or NullProgress())
+            await run.to_the_end(facts)
+        except BaseException as error:
+            stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
+            write_state_at_end(options.db, state, "interrupted" if stopped else "failed")
+            raise
     return fold.current()
 
 
@@ -124,14 +131,9 @@ class _Run:
     progress: Progress
 
     async def to_the_end(self, facts: StartFacts) -> None:
-        try:
-            with single_errors():
-                await self._load(facts)
-            await self._finish()
-        except BaseException as error:
-            stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
-            write_state_at_end(self.options.db, self.state, "interrupted" if stopped else "failed")
-            raise
+        with single_errors():
+            await self._load(facts)
+        await self._finish()
 
     async def _finish(self) -> None:
         """The last commit, then indexes, statistics and the WAL: the ledger says complete."""

@@ -74,9 +74,12 @@ def folder_for(parent: Path) -> Path:
 
 def copy_db(db: Path, folder: Path) -> str:
     """Copy the database ``db`` into the backup with SQLite's online backup API."""
-    (folder / DB_FOLDER).mkdir(mode=0o700, exist_ok=True)
     copy = folder / DB_FOLDER / db.name
-    os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    try:
+        (folder / DB_FOLDER).mkdir(mode=0o700, exist_ok=True)
+        os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    except OSError as error:
+        raise _failed(error, db, copy) from error
     source = open_readonly(db)
     dest = sqlite3.connect(copy)
     try:
