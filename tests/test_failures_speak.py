@@ -426,7 +426,11 @@ def test_usage_names_the_program_as_it_was_run(tmp_path: Path) -> None:
 
 def test_a_newline_in_a_file_name_does_not_split_a_log_line(data: Path, tmp_path: Path) -> None:
     (data / "notes\nevil\x1b[2J.json").write_text("[]")
-    done = run_cli("--data-dir", data, "--db", tmp_path / "o.db", "--no-backup", "--verbose")
+    # Progress lines (which name the file in flight) are output.progress's to escape.
+    no_progress = ("--progress-interval", "86400")
+    done = run_cli(
+        "--data-dir", data, "--db", tmp_path / "o.db", "--no-backup", "--verbose", *no_progress
+    )
     assert done.returncode == 3, done.stderr
     assert "notes\\nevil\\x1b[2J.json" in done.stderr
     assert "\x1b" not in done.stderr
