@@ -105,8 +105,9 @@ def _unexpected(error: BaseException, run: commands.Run) -> str:
 
 
 def _ended(run: commands.Run, code: int, how: str) -> int:
-    """Write the report of a run that did not finish (``--report``), marked with how it
-    ended; ``code``, or 1 if the report cannot be written."""
+    """Write the report of a run that did not finish (``--report``), marked in ``stopped``
+    with how it ended; ``code`` (a report that cannot be written is said on stderr, and the
+    status of the failure that ended the run stands)."""
     if run.outputs is None or run.outputs.report_path is None or run.report is None:
         return code
     report = run.report()
@@ -117,11 +118,12 @@ def _ended(run: commands.Run, code: int, how: str) -> int:
         stopped=one_line(how),
         rejects_file=None if gone and report.rejects_file == str(default) else report.rejects_file,
     )
+    path = run.outputs.report_path
     try:
-        write_report(report, run.outputs.report_path, code)
+        write_report(report, path, code)
     except OSError as failure:
-        _say(_VOICES[run.command], describe_os_error(failure, "cannot write the report"))
-        return ExitStatus.FAILURE if code == ExitStatus.OK else code
+        doing = f"cannot write the report {path}"
+        _say(_VOICES[run.command], describe_os_error(failure, doing, path=path))
     return code
 
 
