@@ -8,6 +8,7 @@ from asyncmig.errors import Interrupted as Interrupted
 from asyncmig.errors import MigrationError as MigrationError
 from asyncmig.errors import ParserCrashed as ParserCrashed
 from asyncmig.errors import TooManyRejects as TooManyRejects
+from asyncmig.errors import one_line as _one_line
 from asyncmig.options import Options as Options
 from asyncmig.output.progress import NullProgress as NullProgress
 from asyncmig.output.progress import Progress as Progress
@@ -18,8 +19,24 @@ from asyncmig.results import Rejection as Rejection
 
 __version__ = "0.1.0"
 
+
+class _OneLine(_logging.Filter):
+    """Every log record of asyncmig's one line: control characters in a file name (a
+    newline, an escape sequence) are escaped, so they can neither split a line nor drive a
+    terminal. A traceback (``exc_info``) is formatted apart from the message, and keeps its
+    lines."""
+
+    def filter(self, record: _logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = _one_line(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        return True
+
+
 # A library logs, the application decides where to: silent unless it configures logging.
 _logging.getLogger("asyncmig").addHandler(_logging.NullHandler())
+_logging.getLogger("asyncmig").addFilter(_OneLine())
 
 
 async def migrate(options: Options, progress: Progress | None = None) -> Report:

@@ -1,13 +1,18 @@
 """Run-level failures and the exit status each one means. Record-level problems are data in
 the report, never exceptions. This module imports nothing of asyncmig: every stage may use it.
 
+Every message is one line (:func:`one_line` escapes what would split it) naming the way out;
+:func:`describe_os_error` words an operating-system error that way, a full disk with its
+file system, its free space and the space needed.
+
 ::
 
     AsyncmigError
     ├── ConfigError       bad usage or configuration, found before anything is written (exit 2)
     ├── MigrationError    the run could not finish (exit 1)
     │   ├── ParserCrashed a parser process ended without finishing its file
-    │   ├── WriteFailed   SQLite could not write the target (disk full, I/O error)
+    │   ├── WriteFailed   a file could not be written: the target, the state file, the
+    │   │                 backup (a full disk, an I/O error, a permission)
     │   ├── SourceChanged a source file changed while it was read (is the server running?)
     │   └── TooManyRejects more records were not migrated than --max-rejects allows (exit 4)
     └── Interrupted       SIGINT or SIGTERM stopped the command line's run (exit 130)
@@ -16,8 +21,12 @@ the report, never exceptions. This module imports nothing of asyncmig: every sta
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import re
+import shutil
 from enum import IntEnum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -60,7 +69,8 @@ class ParserCrashed(MigrationError):
 
 
 class WriteFailed(MigrationError):
-    """Raised when SQLite cannot write the target (a full disk, an I/O error)."""
+    """Raised when a file the run writes cannot be written: the target (SQLite's error), the
+    state file or the backup (the operating system's, worded by :func:`describe_os_error`)."""
 
 
 class SourceChanged(MigrationError):
@@ -91,8 +101,12 @@ def single_errors() -> Iterator[None]:
     except BaseExceptionGroup as group:
         leaves = list(_leaves(group))
         # Several of ours (a dead parser is seen by its reader and by the writer alike)
-        # tell one story: raise the first. Anything else is a bug: show all of it.
-        if all(isinstance(leaf, AsyncmigError) for leaf in leaves):
+        # tell one story: raise the first; so does one error alone (a full disk's OSError).
+        # Several others together may be a bug: show all of them.
+        ours = [leaf for leaf in leaves if isinstance(leaf, AsyncmigError)]
+        if ours and len(ours) == len(leaves):
+            raise ours[0] from None
+        if len(leaves) == 1:
             raise leaves[0] from None
         raise
 
@@ -103,3 +117,59 @@ def _leaves(error: BaseException) -> Iterator[BaseException]:
             yield from _leaves(inner)
     else:
         yield error
+
+
+#: Characters that would split a line or drive a terminal: C0 and C1 controls, DEL, and
+#: Unicode's line and paragraph separators.
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: errno values that mean the disk (or the space this process may use on it) is full.
+_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character written as its Python escape (a newline as
+    ``\\n``), so a file name can neither split a summary or log line nor drive a terminal."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+
+
+def describe_os_error(
+    error: OSError,
+    doing: str,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    needed: int | None = None,
+) -> str:
+    """One line for ``error``, met while ``doing`` (e.g. "could not write the state file x"):
+    the system's reason, and on a full disk the file system (of ``path``, else of the
+    error's file), its free space and ``needed`` bytes, when known. ``path`` is the file
+    ``doing`` names, when the error may name another (a temporary file written for it)."""
+    reason = error.strerror or type(error).__name__
+    if path is None and error.filename is not None and str(error.filename) not in doing:
+        reason += f" ({error.filename})"
+    text = f"{doing}: {reason}"
+    where = path if path is not None else error.filename
+    if error.errno in _FULL and where is not None:
+        text += "; " + full_disk(os.fsdecode(where), needed)
+    elif error.errno in _FULL:
+        text += "; the disk it was written to is full: free space there"
+    return one_line(text)
+
+
+def full_disk(path: str, needed: int | None = None) -> str:
+    """The file system holding ``path``, its free space and what is needed on it."""
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder) or (not os.path.ismount(folder) and folder != "/"):
+        folder = os.path.dirname(folder)
+    try:
+        free = _size(shutil.disk_usage(folder).free) + " free"
+    except OSError:
+        free = "free space unknown"
+    need = f", {_size(needed)} needed" if needed is not None else ""
+    return f"the file system mounted at {folder} is full ({free}{need}); free space there"
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} bytes"

@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+import msgspec
+
 from asyncmig.cli import arguments, commands
-from asyncmig.errors import AsyncmigError, ConfigError, ExitStatus, Interrupted, TooManyRejects
+from asyncmig.errors import (
+    AsyncmigError,
+    ConfigError,
+    ExitStatus,
+    Interrupted,
+    TooManyRejects,
+    describe_os_error,
+    one_line,
+)
+from asyncmig.output.reportfile import write_report
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -29,7 +39,7 @@ log = logging.getLogger("asyncmig")
 @dataclass(frozen=True)
 class _Voice:
     """How a command names itself on stderr, and which errors it reports as failed in one
-    line (any other error is unexpected: logged with its traceback)."""
+    line (any other error is unexpected: one line, its traceback logged)."""
 
     prog: str
     failed: str
@@ -56,40 +66,65 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: commands.Run) -> int:
-    """What ``error`` means as an exit status; its one line on stderr on the way."""
+    """What ``error`` means as an exit status; its one line on stderr on the way, and the
+    report so far written (``--report``) for a run that got that far."""
     voice = _VOICES[run.command]
-    if isinstance(error, SystemExit):  # --help
+    if isinstance(error, SystemExit):  # --help, --version
         return error.code if isinstance(error.code, int) else ExitStatus.OK
     if isinstance(error, TooManyRejects) and run.outputs is not None:
         _say(voice, f"stopped: {error}")
         return run.outputs.conclude(error.report)  # the run so far; 4 unless that fails
     if isinstance(error, ConfigError):
         _say(voice, f"error: {error}")
-        return ExitStatus.USAGE
+        return _ended(run, ExitStatus.USAGE, f"refused: {error}")
     if isinstance(error, KeyboardInterrupt | Interrupted):
         _say(voice, str(error) or "interrupted")
         commands.how_to_resume(run.options)
-        return ExitStatus.INTERRUPTED
-    if isinstance(error, voice.failures):
-        _say(voice, f"{voice.failed}: {voice.detail(error)}")
-        commands.how_to_resume(run.options)
-        return ExitStatus.FAILURE
-    _unexpected(error, voice, logging_set_up=run.outputs is not None)
-    return ExitStatus.FAILURE
+        return _ended(run, ExitStatus.INTERRUPTED, str(error) or "interrupted")
+    if isinstance(error, OSError) and run.command == "migrate":
+        message = describe_os_error(error, "could not read or write a file")
+    elif isinstance(error, voice.failures):
+        message = voice.detail(error)
+    else:
+        message = _unexpected(error, run)
+    _say(voice, f"{voice.failed}: {message}")
+    # The traceback, for a bug report: on stderr with --verbose, else in the log file only.
+    log.log(logging.ERROR if run.verbose else logging.DEBUG, "traceback:", exc_info=error)
+    commands.how_to_resume(run.options)
+    return _ended(run, ExitStatus.FAILURE, f"{voice.failed}: {message}")
 
 
 def _say(voice: _Voice, text: str) -> None:
-    print(f"{voice.prog}: {text}", file=sys.stderr)
+    print(f"{voice.prog}: {one_line(text)}", file=sys.stderr)
 
 
-def _unexpected(error: BaseException, voice: _Voice, *, logging_set_up: bool) -> None:
-    """A bug, with its traceback: logged once the command has set up logging (so the log
-    file gets it too); before that, and for commands that log nothing, on stderr."""
-    if logging_set_up:
-        log.error("asyncmig: unexpected failure", exc_info=error)
-    else:
-        _say(voice, "unexpected failure")
-        traceback.print_exception(error)
+def _unexpected(error: BaseException, run: commands.Run) -> str:
+    """A bug's one line (its traceback is logged like every failure's)."""
+    more = "" if run.verbose else " (run again with --verbose to see where; please report it)"
+    return f"unexpected {type(error).__name__}: {error}{more}"
+
+
+def _ended(run: commands.Run, code: int, how: str) -> int:
+    """Write the report of a run that did not finish (``--report``), marked in ``stopped``
+    with how it ended; ``code`` (a report that cannot be written is said on stderr, and the
+    status of the failure that ended the run stands)."""
+    if run.outputs is None or run.outputs.report_path is None or run.report is None:
+        return code
+    report = run.report()
+    default = run.outputs.default_rejects
+    gone = default is not None and report.rejects_lines == 0  # removed when outputs close
+    report = msgspec.structs.replace(
+        report,
+        stopped=one_line(how),
+        rejects_file=None if gone and report.rejects_file == str(default) else report.rejects_file,
+    )
+    path = run.outputs.report_path
+    try:
+        write_report(report, path, code)
+    except OSError as failure:
+        doing = f"cannot write the report {path}"
+        _say(_VOICES[run.command], describe_os_error(failure, doing, path=path))
+    return code
 
 
 def main_entry() -> None:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, assert_never
 import anyio
 
 from asyncmig.cli.arguments import MigrateArguments, RollbackArguments, VerifyArguments
-from asyncmig.errors import ConfigError, ExitStatus, Interrupted, single_errors
+from asyncmig.errors import ConfigError, ExitStatus, Interrupted, one_line, single_errors
+from asyncmig.load import ledger
 from asyncmig.load.pipeline import migrate
 from asyncmig.options import STATE_NAME, Options
 from asyncmig.output.console import Outputs, default_rejects
@@ -18,6 +19,8 @@ from asyncmig.safety import rollback
 from asyncmig.verify.run import verify
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from asyncmig.cli.arguments import Arguments
     from asyncmig.output.progress import Progress
     from asyncmig.output.report import Report
@@ -26,14 +29,22 @@ if TYPE_CHECKING:
 
 class Run:
     """The command being run and what it has set up so far: what main() needs to report a
-    failure (a migration's options for the resume hint, its outputs for the summary)."""
+    failure (a migration's options for the resume hint, its outputs and its report so far
+    for the summary and the report file)."""
 
     def __init__(self, command: str) -> None:
         self.command = command
         self.options: Options | None = None
         self.outputs: Outputs | None = None
+        self.verbose = False
+        #: The report so far, once the migration has one (handed over by the pipeline).
+        self.report: Callable[[], Report] | None = None
         #: Closed by main() once the exit status is decided, so the log still records it.
         self.cleanup = contextlib.ExitStack()
+
+    def follow(self, report: Callable[[], Report]) -> None:
+        """The pipeline's hand-over: how to get the report so far."""
+        self.report = report
 
 
 def start(args: Arguments, run: Run) -> int:
@@ -51,21 +62,35 @@ def start(args: Arguments, run: Run) -> int:
 
 def run_migrate(args: MigrateArguments, run: Run) -> int:
     """Migrate with logging and progress on stderr; print the summary, write the report."""
+    run.verbose = args.verbose
     run.options = options = _options(args)
     run.outputs = outputs = run.cleanup.enter_context(_outputs(args, options))
-    report = anyio.run(_migrate_until_signalled, options, outputs.progress, backend="asyncio")
+    report = anyio.run(
+        _migrate_until_signalled, options, outputs.progress, run.follow, backend="asyncio"
+    )
     return outputs.conclude(report)
 
 
 def how_to_resume(options: Options | None) -> None:
-    """After a stopped migration: what is kept, and the one command that finishes it."""
-    if options is None or options.dry_run or not options.db.exists():
+    """After a stopped migration: what is kept, and the one command that finishes it (or,
+    when nothing was committed, that nothing was)."""
+    if options is None or options.dry_run:
         return
-    print(
-        f"asyncmig: everything committed to {options.db} is kept (progress: "
-        f"{options.state_path}); to finish the migration run: {options.resume_command}",
-        file=sys.stderr,
-    )
+    try:
+        found = ledger.read(options.db)
+    except ConfigError:  # not a database asyncmig can read: no way to resume it
+        return
+    if found is not None:
+        say = (
+            f"everything committed to {options.db} is kept (the checkpoint in it is what a "
+            f"resume trusts; progress: {options.state_path}); to finish the migration run: "
+            f"{options.resume_command}"
+        )
+    elif not options.db.exists():
+        say = f"nothing was written to {options.db}: run the same command again to migrate"
+    else:
+        return
+    print(f"asyncmig: {one_line(say)}", file=sys.stderr)
 
 
 def _options(args: MigrateArguments) -> Options:
@@ -103,11 +128,14 @@ def _outputs(args: MigrateArguments, options: Options) -> Outputs:
     )
 
 
-async def _migrate_until_signalled(options: Options, progress: Progress) -> Report:
-    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT/SIGTERM."""
+async def _migrate_until_signalled(
+    options: Options, progress: Progress, follow: Callable[[Callable[[], Report]], None]
+) -> Report:
+    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT/SIGTERM;
+    ``follow`` is handed the report so far as soon as there is one."""
     received: list[int] = []
     with single_errors():
-        report = await _migrate_watching(options, progress, received)
+        report = await _migrate_watching(options, progress, received, follow)
     if received or report is None:
         name = signal.Signals(received[0]).name if received else "a signal"
         raise Interrupted(f"interrupted by {name}")
@@ -115,7 +143,10 @@ async def _migrate_until_signalled(options: Options, progress: Progress) -> Repo
 
 
 async def _migrate_watching(
-    options: Options, progress: Progress, received: list[int]
+    options: Options,
+    progress: Progress,
+    received: list[int],
+    follow: Callable[[Callable[[], Report]], None],
 ) -> Report | None:
     report = None
     async with anyio.create_task_group() as tasks:
@@ -128,7 +159,7 @@ async def _migrate_watching(
                     return
 
         tasks.start_soon(watch)
-        report = await migrate(options, progress)
+        report = await migrate(options, progress, follow=follow)
         tasks.cancel_scope.cancel()
     return report
 

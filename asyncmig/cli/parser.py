@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from asyncmig import __version__
 from asyncmig import options as opts
-from asyncmig.errors import ConfigError
+from asyncmig.errors import ConfigError, one_line
 from asyncmig.output.progress import DEFAULT_INTERVAL
 
 if TYPE_CHECKING:
@@ -21,28 +23,43 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
-def _int_from(minimum: int, what: str) -> Callable[[str], int]:
-    """An argparse type: an integer of at least ``minimum``."""
+def _int_in(name: str, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer in ``opts.BOUNDS[name]``."""
+    low, high = opts.BOUNDS[name]
 
     def convert(text: str) -> int:
         try:
             value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        except ValueError:  # not a number, or more digits than int() reads
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {one_line(repr(text))}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected at most {high:,}, got {text!r:.40}")
         return value
 
     return convert
 
 
-_positive_int = _int_from(1, "a positive integer")
-_whole_number = _int_from(0, "a whole number")
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds in ``opts.INTERVAL_BOUNDS``."""
+    low, high = opts.INTERVAL_BOUNDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:  # nan compares false: refused too
+        raise argparse.ArgumentTypeError(
+            f"expected seconds between {low:g} and {high:g}, got {one_line(repr(text))}"
+        )
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """``python -m asyncmig`` and its subcommands, each parsed by its own subparser."""
-    parser = _Parser(prog="python -m asyncmig")
+    """``python -m asyncmig`` (or ``asyncmig``, as it was run) and its subcommands, each
+    parsed by its own subparser."""
+    parser = _Parser(prog=opts.program())
+    _add_version(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_migrate(commands)
     _add_verify(commands)
@@ -51,22 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
+    prog = opts.program()
     parser = commands.add_parser(
         "migrate",
-        prog="python -m asyncmig",
+        prog=prog,
         help="migrate the JSON data directory (the default command)",
         description="Migrate an OctoPrompt JSON data directory into the SQLite database "
         "that the OctoPrompt v0.6.0 server opens. The JSON files are only read.",
         epilog="Exit status: 0 everything migrated; 3 finished, but records were rejected, "
         "orphaned or duplicated, or files were damaged (see the summary); 4 stopped by "
         "--max-rejects; 2 bad usage or configuration; 1 any other failure; 130 interrupted. "
-        "Other commands: python -m asyncmig verify --help, python -m asyncmig rollback --help",
+        f"Other commands: {prog} verify --help, {prog} rollback --help",
     )
+    _add_version(parser)
     add = parser.add_argument
     _add_paths(parser, "the JSON data root to read", "the SQLite database to create")
     add(
         "--batch-size",
-        type=_positive_int,
+        type=_int_in("batch_size", "a positive integer"),
         metavar="N",
         default=opts.DEFAULT_BATCH_SIZE,
         help="rows per transaction, at most (default: %(default)s; a batch also ends at "
@@ -89,6 +108,10 @@ def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
     _add_output_options(parser)
 
 
+def _add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+
 def _add_paths(parser: argparse.ArgumentParser, data_dir: str, db: str) -> None:
     """``--data-dir`` and ``--db``, with their defaults, described as the command uses them."""
     for flag, default, what in (
@@ -103,7 +126,7 @@ def _add_paths(parser: argparse.ArgumentParser, data_dir: str, db: str) -> None:
 def _add_workers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=_int_in("workers", "a positive integer"),
         metavar="N",
         default=opts.default_workers(),
         help="parser processes reading files concurrently (default: %(default)s)",
@@ -178,13 +201,13 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--max-rejects",
-        type=_whole_number,
+        type=_int_in("max_rejects", "a whole number"),
         metavar="N",
         help="stop (exit 4) once more than N records were rejected, orphaned or duplicated",
     )
     add(
         "--progress-interval",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         default=DEFAULT_INTERVAL,
         help="when stderr is not a terminal, a progress line this often (default: %(default)s)",
@@ -194,7 +217,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
     parser = commands.add_parser(
         "verify",
-        prog="python -m asyncmig verify",
+        prog=f"{opts.program()} verify",
         help="check a migrated database against the JSON data directory",
         description="Re-read the JSON data directory and check a migrated database against "
         "it: every table's rows (id, data, created_at, updated_at), the tables and indexes, "
@@ -212,7 +235,7 @@ def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
 def _add_rollback(commands: argparse._SubParsersAction[_Parser]) -> None:
     parser = commands.add_parser(
         "rollback",
-        prog="python -m asyncmig rollback",
+        prog=f"{opts.program()} rollback",
         help="undo a migration, optionally restoring a backup",
         description="Undo a migration: delete the database, its -wal/-shm files and the state "
         "file, and optionally restore a backup folder the migration made. Asks first.",

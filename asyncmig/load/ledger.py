@@ -9,8 +9,9 @@ Files are loaded strictly in plan order and each one's rows take consecutive row
 the rows of files ``k, k+1, ...`` are exactly the rows from the smallest of their first
 rowids on. That is what makes a resume exact: keep the longest prefix of the plan that is
 done and unchanged, drop every row loaded after it, and load the rest as a first run would.
-This module makes, reads (read-only, before the run) and writes the ledger; the writer
-runs its statements, and :mod:`asyncmig.load.resume` plans a resume from what it read.
+This module makes, reads (read-only, before the run; through the writer, what is committed,
+for the state file's mirror) and writes the ledger; the writer runs its statements, and
+:mod:`asyncmig.load.resume` plans a resume from what it read.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ _FILE_ROW: Final = (
     "outcome = coalesce(excluded.outcome, asyncmig_files.outcome)"
 )
 _SELECT_FILES: Final = (
-    "SELECT file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome "
+    "SELECT file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome, tbl "
     "FROM asyncmig_files ORDER BY file_no"
 )
 _encoder: Final = msgspec.json.Encoder()
@@ -95,6 +96,7 @@ class FileRecord(msgspec.Struct, frozen=True):
     status: str
     counts: Counts
     outcome: FileOutcome | None
+    table: str | None = None
 
     @property
     def done(self) -> bool:
@@ -156,8 +158,19 @@ def read(db: Path) -> Checkpoint | None:
     return Checkpoint(decode_settings(rows), files)
 
 
+async def read_committed(writer: Writer) -> Checkpoint:
+    """The checkpoint as committed, read through the writer between transactions."""
+    assert not writer.in_transaction, "only committed rows are read"
+    async with writer.guard():
+        cursor = await writer.conn.execute("SELECT key, value FROM asyncmig_run")
+        rows = {str(key): str(value) for key, value in await cursor.fetchall()}
+        cursor = await writer.conn.execute(_SELECT_FILES)
+        files = [_file_record(tuple(row)) for row in await cursor.fetchall()]
+    return Checkpoint(decode_settings(rows), files)
+
+
 def _file_record(row: tuple[Any, ...]) -> FileRecord:
-    file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome = row
+    file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome, table = row
     return FileRecord(
         file_no,
         path,
@@ -168,6 +181,7 @@ def _file_record(row: tuple[Any, ...]) -> FileRecord:
         status,
         _counts_decoder.decode(counts) if counts else Counts(),
         _outcome_decoder.decode(outcome) if outcome else None,
+        table,
     )
 
 

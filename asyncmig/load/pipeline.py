@@ -21,11 +21,17 @@ from typing import TYPE_CHECKING, Final
 
 import anyio
 
-from asyncmig.errors import TooManyRejects, single_errors
+from asyncmig.errors import (
+    TooManyRejects,
+    WriteFailed,
+    describe_os_error,
+    single_errors,
+)
 from asyncmig.ipc.order import parse_in_order
 from asyncmig.load import ledger, start
 from asyncmig.load.apply import apply_file
 from asyncmig.load.batches import Batches
+from asyncmig.load.mirror import write_state, write_state_at_end
 from asyncmig.output.fold import ReportFold
 from asyncmig.output.progress import NullProgress
 from asyncmig.output.rejects import Rejects
@@ -38,7 +44,7 @@ from asyncmig.source.plan import plan_run
 from asyncmig.targets.octoprompt import TARGET
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from asyncmig.options import Options
     from asyncmig.output.progress import Progress
@@ -53,19 +59,36 @@ log = logging.getLogger("asyncmig")
 _BUDGET_BATCHES: Final = 3
 
 
-async def migrate(options: Options, progress: Progress | None = None) -> Report:
+async def migrate(
+    options: Options,
+    progress: Progress | None = None,
+    *,
+    follow: Callable[[Callable[[], Report]], None] | None = None,
+) -> Report:
     """Migrate ``options.data_dir`` into ``options.db`` and return the run's report;
-    ``progress`` hears how far it is (nothing does by default)."""
+    ``progress`` hears how far it is (nothing does by default). ``follow``, if given, is
+    handed the report so far (a function returning it) as soon as there is one, so that a
+    caller can report a run that fails or is interrupted."""
     plan = _plan(options)
     fold = ReportFold(options, bytes_read=plan.total_bytes)
+    if follow is not None:
+        follow(fold.current)
     prepared = await start.prepare(options, plan, TARGET)
     async with start.writer_for(options, plan, prepared, TARGET) as writer:
-        facts = await start.begin(options, plan, prepared, writer)
-        fold.started(facts)
-        batches = Batches(writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes)
-        state = _state_file(options, plan, fold)
-        run = _Run(options, plan, prepared, batches, fold, state, progress or NullProgress())
-        await run.to_the_end(facts)
+        state = _state_file(options, fold)
+        try:
+            await write_state(writer, state)  # a file left by a killed run is put right first
+            facts = await start.begin(options, plan, prepared, writer)
+            fold.started(facts)
+            batches = Batches(
+                writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes
+            )
+            run = _Run(options, plan, prepared, batches, fold, state, progress or NullProgress())
+            await run.to_the_end(facts)
+        except BaseException as error:
+            stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
+            write_state_at_end(options.db, state, "interrupted" if stopped else "failed")
+            raise
     return fold.current()
 
 
@@ -80,15 +103,19 @@ def _plan(options: Options) -> Plan:
     return plan
 
 
-def _state_file(options: Options, plan: Plan, fold: ReportFold) -> StateFile:
+def _state_file(options: Options, fold: ReportFold) -> StateFile:
     if options.dry_run:
         return NoStateFile()
-    return StateFile(
-        options.state_path,
-        fold.current,
-        total=len(plan.migrated),
-        resume_command=options.resume_command,
-    )
+    return StateFile(options.state_path, fold.current, resume_command=options.resume_command)
+
+
+def _close(rejects: Rejects) -> None:
+    """Close the rejects file; the last lines written out now may find the disk full."""
+    try:
+        rejects.close()
+    except OSError as error:
+        doing = f"could not write the rejects file {rejects.path}"
+        raise WriteFailed(describe_os_error(error, doing, path=rejects.path)) from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,31 +131,23 @@ class _Run:
     progress: Progress
 
     async def to_the_end(self, facts: StartFacts) -> None:
-        try:
-            with single_errors():
-                await self._load(facts)
-            await self._finish()
-        except BaseException as error:
-            # The state file says how the run ended; the ledger in the database is what a
-            # resume trusts, and it is already as far as the last commit.
-            stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
-            self.state.write("interrupted" if stopped else "failed")
-            raise
+        with single_errors():
+            await self._load(facts)
+        await self._finish()
 
     async def _finish(self) -> None:
         """The last commit, then indexes, statistics and the WAL: the ledger says complete."""
         writer = self.batches.writer
         await self.batches.commit()
-        self.state.write("finishing")
         await ledger.record_settings(writer, status="finishing")
+        await write_state(writer, self.state)
         await writer.finish()
         await ledger.record_settings(writer, status="complete")
-        self.state.write("complete")
+        await write_state(writer, self.state, "complete")
 
     async def _load(self, facts: StartFacts) -> None:
         """Every file of the plan, with the rejects file open and progress reported."""
-        for kept in facts.kept:
-            self.state.file_done(kept.outcome.table)
+        await write_state(self.batches.writer, self.state)  # the start's plan, kept files, phase
         rejects = Rejects(self.options.rejects, self.options.max_rejects)
         self.fold.listing(rejects)
         rejects.open()
@@ -138,9 +157,9 @@ class _Run:
         try:
             await self._apply_all(parsed, rejects)
         finally:
-            rejects.close()
             self.fold.loaded(PeakMemory.measure())
             self.progress.finish()
+            _close(rejects)
         for item in plan.not_migrated:
             if not item.is_json:
                 outcome = FileOutcome(item.rel, "not_migrated", reason=item.reason)
@@ -176,8 +195,9 @@ class _Run:
         )
         self.fold.add(result, time.perf_counter() - began)
         self.progress.file_done()
-        if item.entity is not None:
-            self.state.file_done(item.table)
+        if item.entity is not None and self.state.due(item.table):
+            await self.batches.commit()  # the state file shows committed files only
+            await write_state(self.batches.writer, self.state)
 
     @property
     def _skip(self) -> dict[int, ledger.FileRecord]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 import aiosqlite
 import anyio
 
-from asyncmig.errors import WriteFailed
+from asyncmig.errors import WriteFailed, full_disk
 from asyncmig.safety import faults
 
 if TYPE_CHECKING:
@@ -115,10 +115,7 @@ class Writer:
                 ):
                     await self.conn.execute("ROLLBACK")
             if isinstance(error, sqlite3.Error):
-                raise WriteFailed(
-                    f"could not write {self.path}: {error}. Every batch committed before this "
-                    "one is kept: free space (or fix the disk) and run again with --resume"
-                ) from error
+                raise WriteFailed(_could_not_write(self.path, error)) from error
             raise
 
     async def insert(self, table: str, rows: Sequence[Row]) -> tuple[int, int]:
@@ -175,3 +172,12 @@ class Writer:
             row = await cursor.fetchone()
             self._next[table] = int(row[0]) if row else 1
         return self._next[table]
+
+
+def _could_not_write(path: str, error: sqlite3.Error) -> str:
+    """SQLite's failure in one line; a full disk named with its free space. What was
+    committed, and the command that goes on, the command line says (it knows the options)."""
+    text = f"could not write {path}: {error}"
+    if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        text += "; " + full_disk(path)
+    return text

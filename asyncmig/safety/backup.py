@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 import xxhash
 
-from asyncmig.errors import ConfigError, MigrationError
+from asyncmig.errors import ConfigError, MigrationError, WriteFailed, describe_os_error
 from asyncmig.safety import faults
 from asyncmig.safety.peek import open_untouched
 from asyncmig.storage import open_readonly, write_atomically
@@ -66,7 +66,9 @@ def folder_for(parent: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as error:
-            raise ConfigError(f"cannot create the backup folder {folder}: {error}") from None
+            doing = f"cannot create the backup folder {folder}"
+            way_out = "; choose another folder with --backup-dir (or skip it with --no-backup)"
+            raise ConfigError(describe_os_error(error, doing) + way_out) from None
         os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
         return folder
     raise ConfigError(f"cannot find a free backup folder name under {parent}")
@@ -74,9 +76,12 @@ def folder_for(parent: Path) -> Path:
 
 def copy_db(db: Path, folder: Path) -> str:
     """Copy the database ``db`` into the backup with SQLite's online backup API."""
-    (folder / DB_FOLDER).mkdir(mode=0o700, exist_ok=True)
     copy = folder / DB_FOLDER / db.name
-    os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    try:
+        (folder / DB_FOLDER).mkdir(mode=0o700, exist_ok=True)
+        os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    except OSError as error:
+        raise _failed(error, db, copy) from error
     source = open_readonly(db)
     dest = sqlite3.connect(copy)
     try:
@@ -99,9 +104,12 @@ def copy_data(
     for path in _files(root, skip | {folder}):
         rel = path.relative_to(root)
         dest = folder / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest, follow_symlinks=True)
-        entries.append(_verified(path, dest, rel.as_posix()))
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest, follow_symlinks=True)
+            entries.append(_verified(path, dest, rel.as_posix()))
+        except OSError as error:
+            raise _failed(error, path, dest) from error
         faults.reached("backup-file")
     manifest = Manifest(
         data_dir=str(root),
@@ -112,6 +120,14 @@ def copy_data(
     )
     write_atomically(folder / MANIFEST, msgspec.json.format(msgspec.json.encode(manifest)))
     return manifest
+
+
+def _failed(error: OSError, path: Path, dest: Path) -> WriteFailed:
+    """A file that could not be copied, worded with the way out."""
+    text = describe_os_error(error, f"could not back up {path} to {dest}", path=dest)
+    if isinstance(error, PermissionError):
+        text += "; give this user access to it (the backup copies every file of the data root)"
+    return WriteFailed(text)
 
 
 def _verified(source: Path, copy: Path, rel: str) -> Entry:
