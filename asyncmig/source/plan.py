@@ -114,16 +114,18 @@ def holds_data(folder: Path) -> bool:
 
 def data_folders_below(root: Path) -> list[Path]:
     """Folders named ``data`` below ``root`` (``data``, ``packages/server/data``, at most
-    four levels down; hidden folders and node_modules skipped) that hold OctoPrompt data."""
+    four levels down, links to folders included; hidden folders and node_modules are not
+    looked into) that hold OctoPrompt data."""
     found = []
     for folder, dirs, _ in os.walk(root):
         here = Path(folder)
+        found.extend(here / d for d in sorted(dirs) if d == "data" and holds_data(here / d))
         depth = len(here.relative_to(root).parts)
         dirs[:] = sorted(
-            d for d in dirs if depth < _HINT_DEPTH and not d.startswith(".") and d != "node_modules"
+            d
+            for d in dirs
+            if depth + 1 < _HINT_DEPTH and not d.startswith(".") and d != "node_modules"
         )
-        if here.name == "data" and here != root and holds_data(here):
-            found.append(here)
     return found
 
 
