@@ -149,20 +149,7 @@ def detail_lines(report: Report) -> list[str]:
     ):
         lines.append(f"{title}: {len(outcomes)}")
         lines.extend(f"  {_describe(f)}" for f in outcomes)
-    listed = report.totals.rejected + report.totals.duplicate
-    if listed:
-        lines.append(f"records not migrated: {listed:,}")
-        lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections)
-        if listed > len(report.rejections):
-            hidden = listed - len(report.rejections)
-            where = "the rejects file lists every one"
-            if report.earlier is not None:
-                where = "this run's rejects file lists those it read" + (
-                    "; the earlier runs' files named below list theirs"
-                    if report.earlier.rejects_files
-                    else ""
-                )
-            lines.append(f"  ... and {hidden:,} more ({where})")
+    lines.extend(_rejection_lines(report))
     lines.extend(_session_lines(report))
     lines.append("")
     if report.stopped:
@@ -171,6 +158,25 @@ def detail_lines(report: Report) -> list[str]:
     if report.dry_run:
         lines.extend(_estimate_lines(report))
     lines.append(rejects_line(report))
+    return lines
+
+
+def _rejection_lines(report: Report) -> list[str]:
+    """The records not migrated: the first ones, and where the rest are listed."""
+    listed = report.totals.rejected + report.totals.duplicate
+    if not listed:
+        return []
+    lines = [f"records not migrated: {listed:,}"]
+    lines.extend(f"  {_describe_rejection(r)}" for r in report.rejections)
+    if listed > len(report.rejections):
+        where = "the rejects file lists every one"
+        if report.earlier is not None:  # its file lists only what this run read
+            where = "this run's rejects file lists those it read" + (
+                "; the earlier runs' files named below list theirs"
+                if report.earlier.rejects_files
+                else ""
+            )
+        lines.append(f"  ... and {listed - len(report.rejections):,} more ({where})")
     return lines
 
 

@@ -116,7 +116,7 @@ def data_folders_below(root: Path) -> list[Path]:
     """Folders named ``data`` below ``root`` (``data``, ``packages/server/data``, at most
     four levels down, links to folders included; hidden folders and node_modules are not
     looked into) that hold OctoPrompt data."""
-    found = []
+    found: list[Path] = []
     for folder, dirs, _ in os.walk(root):
         here = Path(folder)
         found.extend(here / d for d in sorted(dirs) if d == "data" and holds_data(here / d))
