@@ -120,7 +120,8 @@ class StartFacts(msgspec.Struct, frozen=True, kw_only=True):
     backup: str | None = None
     #: The one command that undoes the run and restores the backup.
     restore_command: str | None = None
-    #: Where ``--force`` moved the database that was there before (its copy in the backup).
+    #: The backup's copy of the database that was there before (moved out by ``--force``,
+    #: or the server's empty one, which the new database replaces).
     moved_db: str | None = None
     #: A resume: what the earlier runs did.
     earlier: EarlierRuns | None = None

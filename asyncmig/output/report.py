@@ -43,7 +43,8 @@ class Report(msgspec.Struct, kw_only=True):
     peak_memory: PeakMemory | None = None
     #: Why the run stopped before its end (``--max-rejects``), or None.
     stopped: str | None = None
-    #: Where ``--force`` moved the database that was there before (in the backup folder).
+    #: The backup's copy of the database that was there before (moved out by ``--force``,
+    #: or the server's empty one, which the new database replaces).
     moved_db: str | None = None
     #: A resume: what the earlier runs did (their records are in ``tables``, not in the
     #: throughput; ``bytes_read`` leaves out the files they finished).
