@@ -232,6 +232,25 @@ def test_a_resume_counts_its_own_records_and_names_the_earlier_rejects(
     assert out.rstrip().splitlines()[-1].startswith(f"rejects file: {second} (")
 
 
+def test_a_resume_given_the_same_rejects_file_keeps_the_earlier_one(
+    data: Path, tmp_path: Path
+) -> None:
+    db, rejects = tmp_path / "o.db", tmp_path / "rejects.jsonl"
+    killed = run_cli(
+        "--data-dir", data, "--db", db, *BATCH, "--rejects", rejects,
+        env={"ASYNCMIG_KILL_AT": "commit:60"},
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    earlier = rejects.read_bytes()
+    assert earlier
+    resumed = run_cli("--data-dir", data, "--db", db, *BATCH, "--resume", "--rejects", rejects)
+    assert resumed.returncode == 3, resumed.stderr
+    aside = tmp_path / "rejects.earlier-1.jsonl"
+    assert aside.read_bytes() == earlier, "the earlier run's rejects are not written over"
+    assert f"\n  {aside}\n" in resumed.stdout
+    assert resumed.stdout.rstrip().splitlines()[-1].startswith(f"rejects file: {rejects} (")
+
+
 def test_a_finished_migration_brought_up_to_date_is_not_called_interrupted(
     data: Path, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ calls for (nothing to resume, other settings, a migration there)."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,24 +93,20 @@ def _describe_changes(
 
 
 def earlier_runs(
-    kept: Resume | None, found: Checkpoint | None, this_run: Path | None
+    kept: Resume | None, found: Checkpoint | None, rejects: Sequence[str]
 ) -> EarlierRuns | None:
-    """What the runs before a resume did: their records, bytes and the rejects files they
-    wrote that still exist (``this_run``'s own file is not theirs, even under one name)."""
+    """What the runs before a resume did: their records, bytes and those of their rejects
+    files ``rejects`` that still exist."""
     if kept is None or found is None:
         return None
-    mine = str(this_run.absolute()) if this_run is not None else None
     records = sum(record.counts.found for _, record in kept.kept)
     if kept.partial is not None:  # its committed part is not read again
         records += kept.partial[1].counts.seen
-    files = tuple(
-        dict.fromkeys(p for p in recorded_rejects(found) if p != mine and Path(p).is_file())
-    )
     return EarlierRuns(
         status=found.run.status,
         records=records,
         nbytes=sum(item.size for item, _ in kept.kept),
-        rejects_files=files,
+        rejects_files=tuple(dict.fromkeys(p for p in rejects if Path(p).is_file())),
     )
 
 
@@ -120,6 +117,25 @@ def recorded_rejects(found: Checkpoint) -> list[str]:
     except ValueError:
         return []
     return [str(path) for path in recorded] if isinstance(recorded, list) else []
+
+
+def set_aside_rejects(found: Checkpoint, this_run: Path | None) -> list[str]:
+    """The earlier runs' rejects files, oldest first. One that this run would write over
+    (the same ``--rejects`` given again, or a default name made in the same second) is
+    first renamed to ``<name>.earlier-<n><suffix>``, so the records it lists stay listed."""
+    earlier = recorded_rejects(found)
+    if this_run is None:
+        return earlier
+    mine = str(this_run.absolute())
+    if mine not in earlier or not this_run.is_file():
+        return [path for path in earlier if path != mine]
+    number = 1
+    while (
+        aside := this_run.with_name(f"{this_run.stem}.earlier-{number}{this_run.suffix}")
+    ).exists():
+        number += 1
+    os.replace(this_run, aside)
+    return [str(aside.absolute()) if path == mine else path for path in earlier]
 
 
 def refuse_unless_resumable(options: Options, found: Checkpoint | None) -> Checkpoint:

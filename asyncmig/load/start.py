@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from asyncmig.errors import ConfigError
 from asyncmig.load import checks, ledger
 from asyncmig.load.checks import Prepared
-from asyncmig.load.resume import earlier_runs, recorded_rejects
+from asyncmig.load.resume import earlier_runs, set_aside_rejects
 from asyncmig.load.writer import Writer
 from asyncmig.results import FileOutcome, FileResult, StartFacts
 from asyncmig.safety import backup, faults, lock, refusals
@@ -29,7 +30,7 @@ from asyncmig.storage import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
 
     from asyncmig.options import Options
@@ -46,10 +47,9 @@ async def prepare(options: Options, plan: Plan, target: Target) -> Prepared:
     db = options.db
     refusals.prepare(db)
     if options.dry_run:
-        lock.refuse_if_held(db)
-        return checks.as_dry_run(await checks.checked(options, plan, target))
+        return checks.as_dry_run(await _checked_unlocked(options, plan, target))
     if not db.parent.exists():  # refuse before making the folder: nothing there to hold
-        await checks.checked(options, plan, target)
+        await _checked_unlocked(options, plan, target)
     refusals.make_folder(db)
     held = lock.take(db)
     try:
@@ -57,6 +57,18 @@ async def prepare(options: Options, plan: Plan, target: Target) -> Prepared:
         return checked if options.resume else await _set_aside(options, checked)
     except BaseException:
         held.release()
+        raise
+
+
+async def _checked_unlocked(options: Options, plan: Plan, target: Target) -> Prepared:
+    """The checks without taking the lock (a dry run; before the folder exists). A run
+    that holds the lock, or takes it meanwhile, is what a refusal names: its database is
+    locked because that run has it."""
+    lock.refuse_if_held(options.db)
+    try:
+        return await checks.checked(options, plan, target)
+    except ConfigError:
+        lock.refuse_if_held(options.db)
         raise
 
 
@@ -144,18 +156,18 @@ async def begin(options: Options, plan: Plan, prepared: Prepared, writer: Writer
         )
     if prepared.resume is None:
         await _begin_fresh(options, plan, prepared, writer)
-        return _facts(options, plan, prepared)
+        return _facts(options, prepared)
     kept = prepared.resume
     found = prepared.found
     assert found is not None
     if found.run.status == "backup" and prepared.folder:  # killed while copying: copy again
         await _back_up_data(options, plan, writer, prepared.folder, prepared.old_db)
-    rejects = json.dumps(_with_this_run(recorded_rejects(found), options))
-    await ledger.record_settings(writer, rejects=rejects)
+    earlier = set_aside_rejects(found, options.rejects)
+    await ledger.record_settings(writer, rejects=json.dumps(_with_this_run(earlier, options)))
     if not checks.nothing_left(kept, plan, found):
         await ledger.plan_files(writer, plan.migrated[kept.drop_from :], drop_from=kept.drop_from)
         await ledger.record_settings(writer, status="loading")
-    return _facts(options, plan, prepared)
+    return _facts(options, prepared, earlier)
 
 
 async def _begin_fresh(options: Options, plan: Plan, prepared: Prepared, writer: Writer) -> None:
@@ -175,7 +187,8 @@ async def _back_up_data(
     await ledger.record_settings(writer, status="loading")
 
 
-def _facts(options: Options, plan: Plan, prepared: Prepared) -> StartFacts:
+def _facts(options: Options, prepared: Prepared, rejects: Sequence[str] = ()) -> StartFacts:
+    """What the start decided; ``rejects``: the earlier runs' rejects files (a resume)."""
     kept = prepared.resume.kept if prepared.resume else []
     folder = prepared.folder
     restore = moved = None
@@ -194,7 +207,7 @@ def _facts(options: Options, plan: Plan, prepared: Prepared) -> StartFacts:
         backup=str(folder) if folder is not None else None,
         restore_command=restore,
         moved_db=moved,
-        earlier=earlier_runs(prepared.resume, prepared.found, options.rejects),
+        earlier=earlier_runs(prepared.resume, prepared.found, rejects),
         disk=prepared.disk,
     )
 
