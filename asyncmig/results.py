@@ -80,6 +80,31 @@ class Duplicate(msgspec.Struct, frozen=True):
     first_path: str
 
 
+class DiskNeed(msgspec.Struct, frozen=True):
+    """Space a run needs on one file system, estimated before it writes anything."""
+
+    #: A folder on that file system (the one the run writes to).
+    folder: str
+    nbytes: int
+    #: What takes it, in words ("the database 12.0 MB, its WAL 28.0 MB").
+    what: str
+
+
+class EarlierRuns(msgspec.Struct, frozen=True):
+    """What a resume takes over from the runs before it, so that the summary can tell this
+    run's work from theirs."""
+
+    #: The ledger's phase when this run started: "complete" for a finished migration
+    #: brought up to date, anything else for an interrupted one.
+    status: str
+    #: Records the kept files (and the committed part of a resumed file) held.
+    records: int = 0
+    #: Bytes of JSON in the kept files: not read again by this run.
+    nbytes: int = 0
+    #: The rejects files the earlier runs wrote that still exist, oldest first.
+    rejects_files: tuple[str, ...] = ()
+
+
 class StartFacts(msgspec.Struct, frozen=True, kw_only=True):
     """What the start (refusals, backup, opening the target) found and decided."""
 
@@ -95,6 +120,13 @@ class StartFacts(msgspec.Struct, frozen=True, kw_only=True):
     backup: str | None = None
     #: The one command that undoes the run and restores the backup.
     restore_command: str | None = None
+    #: The backup's copy of the database that was there before (moved out by ``--force``,
+    #: or the server's empty one, which the new database replaces).
+    moved_db: str | None = None
+    #: A resume: what the earlier runs did.
+    earlier: EarlierRuns | None = None
+    #: The space a run needs, per file system (a dry run reports it).
+    disk: tuple[DiskNeed, ...] = ()
 
 
 class PeakMemory(msgspec.Struct, frozen=True):

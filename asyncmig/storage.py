@@ -60,3 +60,13 @@ def create_private(db: Path) -> None:
     for path in side_files(db):
         if path.exists():
             os.chmod(path, 0o600)
+
+
+def lock_file(db: Path) -> Path:
+    """The file a run holds locked beside ``db`` from its first check to its end."""
+    return db.with_name(f".{db.name}.asyncmig-lock")
+
+
+def new_file(db: Path) -> Path:
+    """The hidden name a new database is made under before it is renamed to ``db``."""
+    return db.with_name(f".{db.name}.asyncmig-new")

@@ -1,7 +1,8 @@
 """The load: from the start of a run to its committed rows, and the ledger that makes it resumable.
 
 :mod:`~asyncmig.load.pipeline` wires the stages (and does nothing else);
-:mod:`~asyncmig.load.start` refuses, backs up and opens the writer;
+:mod:`~asyncmig.load.checks` runs every check before a run (a dry run's too);
+:mod:`~asyncmig.load.start` takes the run's lock, backs up and opens the writer;
 :mod:`~asyncmig.load.apply` applies one file's messages; :mod:`~asyncmig.load.batches`
 groups batches into transactions; :mod:`~asyncmig.load.writer` is the single aiosqlite
 connection; :mod:`~asyncmig.load.ledger` owns asyncmig's checkpoint tables and

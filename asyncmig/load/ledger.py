@@ -82,6 +82,9 @@ class RunSettings(msgspec.Struct, frozen=True, kw_only=True):
     include_orphans: bool | None = None
     backup: str | None = None
     old_db: str | None = None
+    #: The rejects file of each run so far, oldest first, as a JSON list of absolute paths:
+    #: a resume names the earlier runs' files, which list the records it did not read again.
+    rejects: str | None = None
 
 
 class FileRecord(msgspec.Struct, frozen=True):

@@ -95,9 +95,7 @@ async def migrate(
 def _plan(options: Options) -> Plan:
     """The plan of the data root, once the outputs named in ``options`` can be written."""
     plan = plan_run(options.data_dir, options.db)
-    if not options.dry_run:
-        refusals.prepare(options.db)  # the folder the default rejects file goes into
-    refusals.check_rejects_path(options.rejects)
+    refusals.check_rejects_path(options.rejects, db=options.db)
     if warning := decode.backend_warning():
         log.warning(warning)
     return plan

@@ -1,16 +1,20 @@
 """What a resume keeps and what it loads again, worked out from the ledger and today's plan;
-and the refusals a ledger calls for (nothing to resume, other settings, a migration there)."""
+what the earlier runs did (for a summary of this run's work); and the refusals a ledger
+calls for (nothing to resume, other settings, a migration there)."""
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asyncmig.errors import ConfigError
+from asyncmig.results import EarlierRuns
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
     from asyncmig.load.ledger import Checkpoint, FileRecord
     from asyncmig.options import Options
@@ -62,7 +66,8 @@ def plan_resume(
             resume.partial = (source, record)
             resume.drop_from = kept + 1
             return resume
-    resume.redone = _describe_changes(records, migrated, kept)
+    earlier = "the finished migration" if checkpoint.run.status == "complete" else None
+    resume.redone = _describe_changes(records, migrated, kept, earlier or "the interrupted run")
     return resume
 
 
@@ -71,20 +76,66 @@ def _digest_differs(record: FileRecord, source: SourceFile, digest: Callable[[Pa
 
 
 def _describe_changes(
-    records: Sequence[FileRecord], migrated: Sequence[SourceFile], kept: int
+    records: Sequence[FileRecord], migrated: Sequence[SourceFile], kept: int, earlier: str
 ) -> list[str]:
-    """Why files the interrupted run had loaded are loaded again (nothing if none were)."""
+    """Why files the ``earlier`` run had loaded are loaded again (nothing if none were)."""
     again = sum(r.status != "planned" for r in records[kept:])
     if not again:
         return []
     record = records[kept]
     if kept >= len(migrated) or record.path not in {f.rel for f in migrated}:
-        why = f"{record.path} is gone since the interrupted run"
+        why = f"{record.path} is gone since {earlier}"
     elif record.path != migrated[kept].rel:
-        why = f"{migrated[kept].rel} was added since the interrupted run"
+        why = f"{migrated[kept].rel} was added since {earlier}"
     else:
-        why = f"{record.path} changed since the interrupted run"
+        why = f"{record.path} changed since {earlier}"
     return [f"{why}: the {again} file(s) loaded from there on are migrated again"]
+
+
+def earlier_runs(
+    kept: Resume | None, found: Checkpoint | None, rejects: Sequence[str]
+) -> EarlierRuns | None:
+    """What the runs before a resume did: their records, bytes and those of their rejects
+    files ``rejects`` that still exist."""
+    if kept is None or found is None:
+        return None
+    records = sum(record.counts.found for _, record in kept.kept)
+    if kept.partial is not None:  # its committed part is not read again
+        records += kept.partial[1].counts.seen
+    return EarlierRuns(
+        status=found.run.status,
+        records=records,
+        nbytes=sum(item.size for item, _ in kept.kept),
+        rejects_files=tuple(dict.fromkeys(p for p in rejects if Path(p).is_file())),
+    )
+
+
+def recorded_rejects(found: Checkpoint) -> list[str]:
+    """The rejects files the ledger says the runs so far wrote, oldest first."""
+    try:
+        recorded = json.loads(found.run.rejects or "[]")
+    except ValueError:
+        return []
+    return [str(path) for path in recorded] if isinstance(recorded, list) else []
+
+
+def set_aside_rejects(found: Checkpoint, this_run: Path | None) -> list[str]:
+    """The earlier runs' rejects files, oldest first. One that this run would write over
+    (the same ``--rejects`` given again, or a default name made in the same second) is
+    first renamed to ``<name>.earlier-<n><suffix>``, so the records it lists stay listed."""
+    earlier = recorded_rejects(found)
+    if this_run is None:
+        return earlier
+    mine = str(this_run.absolute())
+    if mine not in earlier or not this_run.is_file():
+        return [path for path in earlier if path != mine]
+    number = 1
+    while (
+        aside := this_run.with_name(f"{this_run.stem}.earlier-{number}{this_run.suffix}")
+    ).exists():
+        number += 1
+    os.replace(this_run, aside)
+    return [str(aside.absolute()) if path == mine else path for path in earlier]
 
 
 def refuse_unless_resumable(options: Options, found: Checkpoint | None) -> Checkpoint:

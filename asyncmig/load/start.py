@@ -1,143 +1,113 @@
 """Before the load: refuse what must be refused, work out what a resume keeps, back up,
 open the writer, and write the ledger's settings and plan. Nothing is written until every
-refusal has had its chance; what the start decided comes back as StartFacts."""
+refusal has had its chance (a dry run runs every one of them too, and writes nothing);
+from the checks to the end of the run a lock keeps a second run off the database. What
+the start decided comes back as StartFacts."""
 
 from __future__ import annotations
 
+import json
 import os
-import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import anyio
 
 from asyncmig.errors import ConfigError
-from asyncmig.load import ledger
-from asyncmig.load.resume import (
-    Resume,
-    plan_resume,
-    refuse_if_migrated,
-    refuse_unless_resumable,
-)
+from asyncmig.load import checks, ledger
+from asyncmig.load.checks import Prepared
+from asyncmig.load.resume import earlier_runs, set_aside_rejects
 from asyncmig.load.writer import Writer
 from asyncmig.results import FileOutcome, FileResult, StartFacts
-from asyncmig.safety import backup, faults, refusals
-from asyncmig.source.records import fingerprint
-from asyncmig.storage import create_private, remove_database, side_files
+from asyncmig.safety import backup, faults, lock, refusals
+from asyncmig.storage import (
+    create_private,
+    lock_file,
+    new_file,
+    remove_database,
+    side_files,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
 
     from asyncmig.options import Options
     from asyncmig.source.plan import Plan, SourceFile
     from asyncmig.targets import Target
 
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """What the checks before the run decided; nothing is open yet."""
-
-    migrated_at: int
-    #: A resume: what it keeps; None for a fresh run (or a dry run).
-    resume: Resume | None = None
-    found: ledger.Checkpoint | None = None
-    #: The backup folder (made now for a fresh run; the interrupted run's on resume).
-    folder: Path | None = None
-    old_db: str | None = None
-    warnings: tuple[str, ...] = ()
+#: Prepared is named here too: the pipeline knows the start, not its checks.
+__all__ = ("Prepared", "begin", "prepare", "writer_for")
 
 
 async def prepare(options: Options, plan: Plan, target: Target) -> Prepared:
-    """Every refusal, then (fresh runs) the backup folder and the old database's copy."""
-    if options.dry_run:
-        return _dry_run(options, plan, target)
+    """Every refusal, then (fresh runs) the backup folder and the old database's copy. A
+    dry run runs the same refusals and stops there."""
     db = options.db
     refusals.prepare(db)
-    refusals.refuse_if_in_use(db)
-    found = ledger.read(db)
-    if options.resume:
-        return await _prepare_resume(options, plan, refuse_unless_resumable(options, found))
-    refuse_if_migrated(options, found)
-    if not options.force:
-        refusals.refuse_foreign_data(db, target.tables)
+    if options.dry_run:
+        return checks.as_dry_run(await _checked_unlocked(options, plan, target))
+    if not db.parent.exists():  # refuse before making the folder: nothing there to hold
+        await _checked_unlocked(options, plan, target)
+    refusals.make_folder(db)
+    held = lock.take(db)
+    try:
+        checked = replace(await checks.checked(options, plan, target), held=held)
+        return checked if options.resume else await _set_aside(options, checked)
+    except BaseException:
+        held.release()
+        raise
+
+
+async def _checked_unlocked(options: Options, plan: Plan, target: Target) -> Prepared:
+    """The checks without taking the lock (a dry run; before the folder exists). A run
+    that holds the lock, or takes it meanwhile, is what a refusal names: its database is
+    locked because that run has it."""
+    lock.refuse_if_held(options.db)
+    try:
+        return await checks.checked(options, plan, target)
+    except ConfigError:
+        lock.refuse_if_held(options.db)
+        raise
+
+
+async def _set_aside(options: Options, checked: Prepared) -> Prepared:
+    """A fresh run: the backup folder, the old database copied into it (--force: out)."""
+    db = options.db
     folder = old_db = None
     if options.backup or (options.force and db.exists()):
-        refusals.check_space(options, plan)
         folder = backup.folder_for(options.backup_parent)
     if folder is not None and db.exists():
         old_db = await anyio.to_thread.run_sync(backup.copy_db, db, folder)
         if options.force:
             remove_database(db)
-    return Prepared(int(time.time() * 1000), folder=folder, old_db=old_db)
-
-
-async def _prepare_resume(options: Options, plan: Plan, found: ledger.Checkpoint) -> Prepared:
-    refusals.quick_check(options.db)
-    kept = await anyio.to_thread.run_sync(
-        plan_resume, found, plan.migrated, lambda path: fingerprint(path).digest
-    )
-    if _nothing_left(kept, plan, found) and found.run.status == "complete":
-        raise ConfigError(
-            f"nothing to resume: the migration in {options.db} is complete and no source "
-            "file changed since"
-        )
-    folder = Path(found.run.backup) if found.run.backup else None
-    assert found.run.migrated_at is not None
-    return Prepared(found.run.migrated_at, kept, found, folder, found.run.old_db)
-
-
-def _nothing_left(kept: Resume, plan: Plan, found: ledger.Checkpoint) -> bool:
-    """The checkpoint says every file is done: only the finishing steps are left."""
-    return (
-        not kept.redone
-        and kept.partial is None
-        and len(kept.kept) == len(plan.migrated) == len(found.files)
-    )
-
-
-def _dry_run(options: Options, plan: Plan, target: Target) -> Prepared:
-    """Nothing is written: say what a real run would refuse, or what a resume would keep."""
-    warnings = []
-    try:
-        found = ledger.read(options.db)
-        if options.resume:
-            found = refuse_unless_resumable(options, found)
-            kept = plan_resume(found, plan.migrated, lambda p: fingerprint(p).digest)
-            warnings.append(
-                f"a resume would keep {len(kept.kept)} finished file(s)"
-                + (f" and continue {kept.partial[0].rel}" if kept.partial else "")
-            )
-            warnings.extend(kept.redone)
-        else:
-            refuse_if_migrated(options, found)
-            if not options.force:
-                refusals.refuse_foreign_data(options.db, target.tables)
-    except ConfigError as error:
-        warnings.append(f"a real run would stop here: {error}")
-    return Prepared(int(time.time() * 1000), warnings=tuple(warnings))
+    return replace(checked, folder=folder, old_db=old_db)
 
 
 @asynccontextmanager
 async def writer_for(
     options: Options, plan: Plan, prepared: Prepared, target: Target
 ) -> AsyncIterator[Writer]:
-    """The run's writer, open for the block and closed after it, however it ends. A fresh
-    run's database is created first, whole. A dry run's writes go to a private temporary
-    database that SQLite deletes on close, which keeps ids only: duplicates and orphans
-    are found exactly as in a real run."""
-    if options.dry_run:
-        writer = Writer("", target, data_sql=Writer.IDS_ONLY_SQL)
-    else:
-        if prepared.resume is None:
-            await _create(options, plan, prepared, target)
-        writer = Writer(str(options.db), target, finishing=target.finishing())
-    await writer.open([*target.schema(), *ledger.SCHEMA])
+    """The run's writer, open for the block and closed after it, however it ends; the run's
+    lock is let go of after it. A fresh run's database is created first, whole. A dry
+    run's writes go to a private temporary database that SQLite deletes on close, which
+    keeps ids only: duplicates and orphans are found exactly as in a real run."""
     try:
-        yield writer
+        if options.dry_run:
+            writer = Writer("", target, data_sql=Writer.IDS_ONLY_SQL)
+        else:
+            if prepared.resume is None:
+                await _create(options, plan, prepared, target)
+            writer = Writer(str(options.db), target, finishing=target.finishing())
+        await writer.open([*target.schema(), *ledger.SCHEMA])
+        try:
+            yield writer
+        finally:
+            await writer.close()
     finally:
-        await writer.close()
+        if prepared.held is not None:
+            prepared.held.release()
 
 
 async def _create(options: Options, plan: Plan, prepared: Prepared, target: Target) -> None:
@@ -146,7 +116,7 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
     or one whose ledger says what it holds (never an empty one a next run would take for
     a stranger's)."""
     db = options.db
-    hidden = db.with_name(f".{db.name}.asyncmig-new")
+    hidden = new_file(db)
     remove_database(hidden)  # a run killed here before
     create_private(hidden)
     writer = Writer(str(hidden), target)
@@ -161,6 +131,7 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
             include_orphans=options.include_orphans,
             backup=str(prepared.folder or ""),
             old_db=prepared.old_db,
+            rejects=json.dumps(_with_this_run([], options)),
         )
         await ledger.plan_files(writer, plan.migrated)
         await writer.checkpoint()  # everything into the main file: its -wal stays behind
@@ -171,10 +142,18 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
     remove_database(hidden)  # the -wal and -shm of the hidden name, if any are left
 
 
+def _with_this_run(earlier: list[str], options: Options) -> list[str]:
+    """The ledger's list of rejects files, this run's added (an absolute path: a resume
+    may run from another folder)."""
+    return [*earlier, str(options.rejects.absolute())] if options.rejects else earlier
+
+
 async def begin(options: Options, plan: Plan, prepared: Prepared, writer: Writer) -> StartFacts:
     """The ledger's settings and plan, and the backup of the data root; the start's facts."""
     if options.dry_run:
-        return StartFacts(migrated_at=prepared.migrated_at, warnings=prepared.warnings)
+        return StartFacts(
+            migrated_at=prepared.migrated_at, warnings=prepared.warnings, disk=prepared.disk
+        )
     if prepared.resume is None:
         await _begin_fresh(options, plan, prepared, writer)
         return _facts(options, prepared)
@@ -183,10 +162,12 @@ async def begin(options: Options, plan: Plan, prepared: Prepared, writer: Writer
     assert found is not None
     if found.run.status == "backup" and prepared.folder:  # killed while copying: copy again
         await _back_up_data(options, plan, writer, prepared.folder, prepared.old_db)
-    if not _nothing_left(kept, plan, found):
+    earlier = set_aside_rejects(found, options.rejects)
+    await ledger.record_settings(writer, rejects=json.dumps(_with_this_run(earlier, options)))
+    if not checks.nothing_left(kept, plan, found):
         await ledger.plan_files(writer, plan.migrated[kept.drop_from :], drop_from=kept.drop_from)
         await ledger.record_settings(writer, status="loading")
-    return _facts(options, prepared)
+    return _facts(options, prepared, earlier)
 
 
 async def _begin_fresh(options: Options, plan: Plan, prepared: Prepared, writer: Writer) -> None:
@@ -197,22 +178,27 @@ async def _begin_fresh(options: Options, plan: Plan, prepared: Prepared, writer:
 async def _back_up_data(
     options: Options, plan: Plan, writer: Writer, folder: Path, old_db: str | None
 ) -> None:
-    skip = frozenset({folder, *side_files(options.db.resolve()), options.state_path})
+    db = options.db.resolve()
+    ours = {*side_files(db), lock_file(db), *side_files(new_file(db)), options.state_path}
+    skip = frozenset({folder, *ours})
     await anyio.to_thread.run_sync(
         lambda: backup.copy_data(plan.root, folder, db=options.db, skip=skip, old_db=old_db)
     )
     await ledger.record_settings(writer, status="loading")
 
 
-def _facts(options: Options, prepared: Prepared) -> StartFacts:
+def _facts(options: Options, prepared: Prepared, rejects: Sequence[str] = ()) -> StartFacts:
+    """What the start decided; ``rejects``: the earlier runs' rejects files (a resume)."""
     kept = prepared.resume.kept if prepared.resume else []
     folder = prepared.folder
-    restore = None
+    restore = moved = None
     if folder is not None:
         restore = (
             f"python -m asyncmig rollback --db {options.db} --data-dir {options.data_dir} "
             f"--restore {folder}"
         )
+        if prepared.old_db is not None:
+            moved = str(folder / backup.DB_FOLDER / prepared.old_db)
     return StartFacts(
         migrated_at=prepared.migrated_at,
         resumed=prepared.resume is not None,
@@ -220,6 +206,9 @@ def _facts(options: Options, prepared: Prepared) -> StartFacts:
         redone=tuple(prepared.resume.redone) if prepared.resume else (),
         backup=str(folder) if folder is not None else None,
         restore_command=restore,
+        moved_db=moved,
+        earlier=earlier_runs(prepared.resume, prepared.found, rejects),
+        disk=prepared.disk,
     )
 
 

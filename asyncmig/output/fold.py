@@ -51,6 +51,11 @@ class ReportFold:
         report.redone = list(facts.redone)
         report.backup = facts.backup
         report.restore_command = facts.restore_command
+        report.moved_db = facts.moved_db
+        report.earlier = facts.earlier
+        report.disk = list(facts.disk)
+        if facts.earlier is not None:  # the files the earlier runs finished are not read
+            report.bytes_read -= facts.earlier.nbytes
         report.warnings.extend(facts.warnings)
         for warning in facts.warnings:
             log.warning(warning)

@@ -57,7 +57,12 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def folder_for(parent: Path) -> Path:
-    """A new ``backup-<timestamp>`` folder under ``parent`` (0700)."""
+    """A new ``backup-<timestamp>`` folder under ``parent`` (0700; ``parent`` is made
+    first when it does not exist)."""
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create the backup folder's parent {parent}: {error}") from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for attempt in range(100):
         folder = parent / (f"backup-{stamp}" if not attempt else f"backup-{stamp}-{attempt}")

@@ -1,31 +1,45 @@
 """Refusals before the run: everything that must stop a run before it writes anything.
 
 A usable folder for the database, no other process holding it, no foreign data in it,
-a database SQLite finds sound before resuming into it, enough free space, outputs that
-can be written. Each raises ConfigError with the way out; none writes anything.
+OctoPrompt data in the data root, a database SQLite finds sound before resuming into it,
+outputs that can be written (free space: :mod:`asyncmig.safety.space`; another run:
+:mod:`asyncmig.safety.lock`). Each raises ConfigError with the way out; none writes
+anything.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from contextlib import closing
 from typing import TYPE_CHECKING
 
 from asyncmig.errors import ConfigError
-from asyncmig.storage import open_readonly, side_files
+from asyncmig.safety.space import existing
+from asyncmig.source.plan import data_folders_below
+from asyncmig.storage import open_readonly
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from pathlib import Path
 
-    from asyncmig.options import Options
     from asyncmig.source.plan import Plan
 
 
 def prepare(db: Path) -> None:
-    """Make sure a run can create ``db``: its folder exists and is writable."""
+    """Make sure a run can create ``db``, creating nothing: its folder exists, or the
+    nearest one that does is a folder it may create it in, and it is writable."""
+    folder = existing(db.parent)
+    if not folder.is_dir():
+        raise ConfigError(
+            f"cannot create the folder for the database {db}: {folder} is not a folder"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write the database {db}: {folder} is not writable")
+
+
+def make_folder(db: Path) -> None:
+    """Create the folder of ``db`` (every refusal has had its chance) and probe it."""
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -66,28 +80,55 @@ def refuse_if_in_use(db: Path) -> None:
         conn.close()
 
 
-def refuse_foreign_data(db: Path, tables: Sequence[str]) -> None:
-    """asyncmig does not append: refuse ``db`` when one of ``tables`` holds a row."""
+def refuse_foreign_data(db: Path, tables: Sequence[str], known: Collection[str]) -> None:
+    """asyncmig does not append: refuse ``db`` when one of ``tables`` holds a row, or when
+    it holds any table, view, trigger or index that is not in ``known`` (the target's and
+    the ledger's) nor SQLite's own.
+
+    An unknown object is refused even when it is empty: the server's own empty database
+    has the target's tables and indexes only, so anything else means the file belongs to
+    something else (another application, a later server version, a mistaken ``--db``);
+    and a trigger or a UNIQUE index on a target table would change what the load writes."""
     if not db.exists():
         return
     try:
         with closing(open_readonly(db)) as conn:
-            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            full = next(
-                (
-                    table
-                    for table in tables
-                    if table in names and conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()  # noqa: S608
-                ),
-                None,
-            )
+            objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+            names = {name for _, name in objects}
+            full = [
+                table
+                for table in tables
+                if table in names and conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()  # noqa: S608
+            ]
     except sqlite3.DatabaseError as error:
         raise ConfigError(f"{db} exists but is not a usable SQLite database: {error}") from None
-    if full is not None:
+    foreign = [
+        f"{kind} {name}"
+        for kind, name in objects
+        if name not in known and not name.startswith("sqlite_")
+    ]
+    if full or foreign:
+        what = f"table {full[0]} is not empty" if full else f"it has a {foreign[0]}"
         raise ConfigError(
-            f"{db} already holds data not written by asyncmig (table {full} is not empty): "
-            "asyncmig does not append; use --force to move it into a backup folder first"
+            f"{db} already holds data not written by asyncmig ({what}): asyncmig does not "
+            "append; pick another --db, or use --force to move it into a backup folder first"
         )
+
+
+def refuse_no_data(plan: Plan, data_dir: Path) -> None:
+    """Refuse a data root holding no file the plan would migrate (an empty folder, or one
+    level too high), naming the folders below it that do hold OctoPrompt data."""
+    if plan.migrated:
+        return
+    found = [data_dir / path.relative_to(plan.root) for path in data_folders_below(plan.root)]
+    hint = (
+        ": point --data-dir at the folder holding project_storage/, chat_storage/ and the "
+        "rest (by default packages/server/data)"
+    )
+    if found:
+        hint = "; OctoPrompt data is in " + " and in ".join(map(str, found))
+        hint += f": run with --data-dir {found[0]}"
+    raise ConfigError(f"{data_dir} holds no OctoPrompt data (no file to migrate){hint}")
 
 
 def quick_check(db: Path) -> None:
@@ -102,45 +143,16 @@ def quick_check(db: Path) -> None:
         )
 
 
-def check_rejects_path(path: Path | None) -> None:
-    """Refuse a rejects file that cannot be made, before the database is touched."""
+def check_rejects_path(path: Path | None, *, db: Path | None = None) -> None:
+    """Refuse a rejects file that cannot be made, before the database is touched. Its
+    folder must exist, unless it is the folder of ``db``, which the run makes once every
+    refusal has had its chance (then the nearest folder that exists is checked)."""
     if path is None:
         return
     folder = path.parent
+    if db is not None and folder == db.parent:
+        folder = existing(folder)
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write the rejects file {path}: no writable folder {folder}")
     if path.is_dir():
         raise ConfigError(f"cannot write the rejects file {path}: it is a folder")
-
-
-def check_space(options: Options, plan: Plan) -> None:
-    """About twice the data: its copy, and the database (as big as the JSON it holds)."""
-    old_db = sum(p.stat().st_size for p in side_files(options.db) if p.exists())
-    backup_bytes = (plan.all_bytes if options.backup else 0) + old_db
-    parent = options.backup_parent
-    parent.mkdir(parents=True, exist_ok=True)
-    if os.stat(parent).st_dev == os.stat(options.db.parent).st_dev:
-        _check_free(parent, backup_bytes + plan.migrated_bytes, "the backup and database")
-    else:
-        _check_free(parent, backup_bytes, "the backup")
-        _check_free(options.db.parent, plan.migrated_bytes, "the database")
-
-
-def _check_free(folder: Path, needed: int, what: str) -> None:
-    """Stop before anything is written when ``folder``'s file system lacks ``needed`` bytes.
-
-    ``ASYNCMIG_FREE_BYTES`` replaces the measured free space (tests simulate a small disk
-    with it; nothing else does)."""
-    free = shutil.disk_usage(folder).free
-    if "ASYNCMIG_FREE_BYTES" in os.environ:
-        free = int(os.environ["ASYNCMIG_FREE_BYTES"])
-    if free < needed:
-        raise ConfigError(
-            f"not enough free space on the file system of {folder}: {what} need about "
-            f"{_size(needed)}, {_size(free)} is free. Free some space, put the backup "
-            "elsewhere with --backup-dir, or skip it with --no-backup"
-        )
-
-
-def _size(nbytes: int) -> str:
-    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**8 else f"{nbytes / 1e6:.1f} MB"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final
 from asyncmig.errors import ConfigError
 from asyncmig.source.layout import ENTITIES, Entity
 from asyncmig.source.timestamps import TsError, normalise_ts
+from asyncmig.storage import lock_file, new_file, side_files
 
 if TYPE_CHECKING:
     from asyncmig.source.decode import TopLevel
@@ -91,8 +92,41 @@ def plan_run(data_dir: Path, db: Path) -> Plan:
     if not data_dir.is_dir():
         raise ConfigError(f"data directory {data_dir} does not exist or is not a directory")
     db = db.resolve()
-    side = (db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal")))
+    # A database under the data root: its files, and the run's lock and hidden new file.
+    side = {*side_files(db), lock_file(db), *side_files(new_file(db))}
     return plan(data_dir.resolve(), exclude=frozenset(side))
+
+
+#: How deep below a data root that holds no data its real one is looked for.
+_HINT_DEPTH: Final = 4
+
+
+def holds_data(folder: Path) -> bool:
+    """Whether ``folder`` holds a file a plan of it would migrate (a look, not a plan).
+
+    This is what "holds OctoPrompt data" means: any file of the layout, even an empty or
+    damaged one, because the run reports what becomes of it."""
+    layout = _Layout()
+    if any((folder / rel).is_file() for rel in layout.fixed):
+        return True
+    return any(path.is_file() for pattern in layout.containers for path in folder.glob(pattern))
+
+
+def data_folders_below(root: Path) -> list[Path]:
+    """Folders named ``data`` below ``root`` (``data``, ``packages/server/data``, at most
+    four levels down, links to folders included; hidden folders and node_modules are not
+    looked into) that hold OctoPrompt data."""
+    found: list[Path] = []
+    for folder, dirs, _ in os.walk(root):
+        here = Path(folder)
+        found.extend(here / d for d in sorted(dirs) if d == "data" and holds_data(here / d))
+        depth = len(here.relative_to(root).parts)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if depth + 1 < _HINT_DEPTH and not d.startswith(".") and d != "node_modules"
+        )
+    return found
 
 
 #: Where a migrated file goes in the order: entity, parent id, rank of its name, its path.
