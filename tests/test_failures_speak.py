@@ -49,12 +49,14 @@ def data(trap_root: GenerateResult, tmp_path: Path) -> Path:
 
 
 def run(
-    *args: str | Path, preexec_fn: Callable[[], None] | None = None
+    *args: str | Path,
+    preexec_fn: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m asyncmig`` as conftest.run_cli runs it, with a ``preexec_fn``."""
     return subprocess.run(
         [sys.executable, "-m", "asyncmig", *map(str, args)],
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})},
         preexec_fn=preexec_fn,
         capture_output=True,
         text=True,
@@ -185,7 +187,10 @@ def test_a_small_disk_for_the_whole_run_speaks_and_resume_finishes(
 ) -> None:
     disk = small_disk("10m")  # the database and its WAL outgrow it part-way
     db = disk / "o.db"
-    full = run("--data-dir", data, "--db", db, *BATCH, "--no-backup")
+    # The space check refuses this disk up front (tests/test_truthful_checks.py); here the
+    # disk fills while the run writes, as when something else takes the space meanwhile.
+    room = {"ASYNCMIG_FREE_BYTES": str(10**12)}
+    full = run("--data-dir", data, "--db", db, *BATCH, "--no-backup", env=room)
     assert full.returncode == 1, full.stderr
     assert_one_clear_line(full, "is full", str(disk))
     assert f"--db {db} --resume" in full.stderr

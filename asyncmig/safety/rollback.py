@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from asyncmig.errors import ConfigError
-from asyncmig.safety import backup
+from asyncmig.safety import backup, lock
 from asyncmig.safety.peek import open_untouched
 from asyncmig.safety.refusals import refuse_if_in_use
-from asyncmig.storage import remove_database, side_files
+from asyncmig.storage import new_file, remove_database, side_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,13 +41,6 @@ class Planned:
     manifest: backup.Manifest | None
 
 
-def hidden(db: Path) -> Path:
-    """The name a fresh run makes ``db`` under before renaming it into place (see
-    ``asyncmig.load.start``): a run killed before the rename leaves it behind, no ledger
-    in it yet, and it is asyncmig's by its name."""
-    return db.with_name(f".{db.name}.asyncmig-new")
-
-
 def plan(db: Path, state_file: Path, restore: Path | None, data_dir: Path | None) -> Planned:
     """What the rollback will do; ConfigError when it cannot or must not (nothing written)."""
     if restore is not None and data_dir is None:
@@ -56,7 +49,7 @@ def plan(db: Path, state_file: Path, restore: Path | None, data_dir: Path | None
         raise ConfigError(f"--data-dir {data_dir} is not a folder: name the data directory")
     refuse_unless_ours(db)
     refuse_foreign_state(state_file)
-    doomed = [p for p in (*side_files(db), *side_files(hidden(db)), state_file) if p.exists()]
+    doomed = [p for p in (*side_files(db), *side_files(new_file(db)), state_file) if p.exists()]
     steps = [f"delete {p}" for p in doomed]
     manifest = None
     if restore is not None and data_dir is not None:
@@ -123,15 +116,26 @@ def run(
     The backup's files go back first, so a failure while copying leaves the database
     where it was (the backup is only read: the rollback can simply run again)."""
     planned = plan(db, state_file, restore, data_dir)
-    refuse_if_in_use(db)
-    if not confirm(planned.steps):
-        return None
+    held = lock.take(db) if db.parent.is_dir() else None  # no run may start meanwhile
+    try:
+        refuse_if_in_use(db)
+        if not confirm(planned.steps):
+            return None
+        _carry_out(db, state_file, planned, restore, data_dir)
+    finally:
+        if held is not None:
+            held.release()  # and its file: nothing of asyncmig's is left beside the database
+    return planned.steps
+
+
+def _carry_out(
+    db: Path, state_file: Path, planned: Planned, restore: Path | None, data_dir: Path | None
+) -> None:
     manifest = planned.manifest
     if manifest is not None and restore is not None and data_dir is not None:
         backup.restore(restore, data_dir, manifest)
     remove_database(db)
-    remove_database(hidden(db))
+    remove_database(new_file(db))
     state_file.unlink(missing_ok=True)
     if manifest is not None and restore is not None and manifest.old_db is not None:
         backup.put_back_db(restore, manifest, db)
-    return planned.steps
