@@ -31,7 +31,7 @@ from asyncmig.output.progress import NullProgress
 from asyncmig.output.rejects import Rejects
 from asyncmig.output.statefile import NoStateFile, StateFile
 from asyncmig.results import FileOutcome, FileResult, PeakMemory
-from asyncmig.safety import refusals
+from asyncmig.safety import outputs, refusals
 from asyncmig.source import decode
 from asyncmig.source.messages import Job
 from asyncmig.source.plan import plan_run
@@ -72,9 +72,11 @@ async def migrate(options: Options, progress: Progress | None = None) -> Report:
 def _plan(options: Options) -> Plan:
     """The plan of the data root, once the outputs named in ``options`` can be written."""
     plan = plan_run(options.data_dir, options.db)
+    written = outputs.of(options)
+    outputs.check(options, written)  # none of them may destroy anything
     if not options.dry_run:
         refusals.prepare(options.db)  # the folder the default rejects file goes into
-    refusals.check_rejects_path(options.rejects)
+    outputs.prepare(written)
     if warning := decode.backend_warning():
         log.warning(warning)
     return plan

@@ -102,17 +102,6 @@ def quick_check(db: Path) -> None:
         )
 
 
-def check_rejects_path(path: Path | None) -> None:
-    """Refuse a rejects file that cannot be made, before the database is touched."""
-    if path is None:
-        return
-    folder = path.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write the rejects file {path}: no writable folder {folder}")
-    if path.is_dir():
-        raise ConfigError(f"cannot write the rejects file {path}: it is a folder")
-
-
 def check_space(options: Options, plan: Plan) -> None:
     """About twice the data: its copy, and the database (as big as the JSON it holds)."""
     old_db = sum(p.stat().st_size for p in side_files(options.db) if p.exists())
