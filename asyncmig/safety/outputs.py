@@ -102,8 +102,11 @@ def prepare(outputs: Sequence[Output]) -> None:
     """Create each output's missing folders and make sure a file can be made there, the way
     the database's folder is made (:func:`asyncmig.safety.refusals.prepare`)."""
     for output in outputs:
-        folder = Path(os.path.realpath(output.path)).parent
-        probe = folder / f".{output.path.name}.asyncmig-probe"
+        if _is_stream(output.path):
+            continue  # a device or a pipe: nothing to make, and no file beside it (/dev)
+        target = Path(os.path.realpath(output.path))
+        folder = target.parent
+        probe = folder / f".{target.name}.asyncmig-probe"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe.touch()
@@ -111,6 +114,13 @@ def prepare(outputs: Sequence[Output]) -> None:
         except OSError as error:
             why = f"cannot create a file in {folder} ({error.strerror or error})"
             raise output.refused(why, f"pass {output.option} a folder you can write to") from None
+
+
+def _is_stream(path: Path) -> bool:
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _kind(output: Output) -> tuple[Path, os.stat_result | None]:
