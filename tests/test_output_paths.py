@@ -251,7 +251,11 @@ def test_a_folder_that_cannot_be_made_is_refused_first(
     assert blocker.read_text() == "not a folder\n"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a folder without write permission")
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="root writes in a folder without write permission (and where the interpreter "
+    "lives under /root, no unprivileged user can run it)",
+)
 def test_a_folder_without_write_permission_is_refused_first(
     clean_root: GenerateResult, tmp_path: Path
 ) -> None:
