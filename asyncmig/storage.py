@@ -4,8 +4,10 @@ read-only open, and the files SQLite keeps beside a database. Imports nothing of
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
+import stat
 import tempfile
 from pathlib import Path
 
@@ -17,9 +19,13 @@ def write_atomically(path: Path, data: bytes, *, mode: int = 0o600, durable: boo
     renamed over ``path`` in one step; on any failure the temporary file is removed and
     ``path`` is left as it was. ``durable`` also flushes it to the disk before the rename,
     for a file written once at the end (the JSON report); the state file (rewritten every
-    few seconds) and the backup manifest (whose copies are not flushed either) are not."""
-    folder = path.parent if str(path.parent) else Path()
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    few seconds) and the backup manifest (whose copies are not flushed either) are not.
+    A symlink is written through: the file it points to is replaced (the temporary file
+    goes beside that file) and the link stays. Anything but a regular file (a folder, a
+    device, a pipe) is refused with OSError, never replaced."""
+    _refuse_non_regular(path)
+    target = Path(os.path.realpath(path))
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             os.fchmod(out.fileno(), mode)
@@ -27,11 +33,20 @@ def write_atomically(path: Path, data: bytes, *, mode: int = 0o600, durable: boo
             out.flush()
             if durable:
                 os.fsync(out.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _refuse_non_regular(path: Path) -> None:
+    try:
+        found = os.stat(path)  # through any symlink: what would be replaced
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(found.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file, so it is not replaced", str(path))
 
 
 def open_readonly(db: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:

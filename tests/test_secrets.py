@@ -132,8 +132,15 @@ def test_no_key_leaks_at_any_verbosity(tmp_path: Path) -> None:
     ("text", "want"),
     [
         (b'{\n  "id": 1,\n  "key": "sk-1"\n}', b'{"id":1,"key":"***redacted***"}'),
-        (b'{"key": {"nested": "sk-1"}, "a": [1, 2]}', b'{"key":"***redacted***","a":[1,2]}'),
-        (b'{"key": "sk-1", "key": "sk-2", "b": 1}', b'{"key":"***redacted***","b":1}'),
+        # Members not known to be harmless are redacted too (issue 11): "a", "b".
+        (
+            b'{"key": {"nested": "sk-1"}, "a": [1, 2]}',
+            b'{"key":"***redacted***","a":"***redacted***"}',
+        ),
+        (
+            b'{"key": "sk-1", "key": "sk-2", "b": 1}',
+            b'{"key":"***redacted***","b":"***redacted***"}',
+        ),
         (b'{"k\\u0065y": "sk-1"}', b'{"key":"***redacted***"}'),
         (b'"sk-1"', b'"***redacted***"'),
         (b'[1, "sk-1"]', b'"***redacted***"'),
@@ -154,3 +161,138 @@ def test_other_originals_keep_their_text() -> None:
         redact.original(msgspec.Raw(text), "projects")
         == b'{"id":1.0,"key":"kept: not a provider key","n":1e400,"s":"a \\" \\n \\ud800"}'
     )
+
+
+#: Secrets kept under other names: a provider key's other fields and MCP servers' env values.
+HIDDEN = {n: f"tok-HIDDEN{n:02d}-2b8e4d6f0a1c3e5f" for n in range(1, 12)}
+
+
+def _hidden(n: int) -> str:
+    return f"HIDDEN{n:02d}"
+
+
+def _config(n: int, env: object, **fields: object) -> dict[str, object]:
+    return {
+        "id": n,
+        "projectId": 1,
+        "name": f"server {n}",
+        "command": "npx",
+        "args": ["-y", "server"],
+        "env": env,
+        "created": 1_700_000_000_000,
+        "updated": 1_700_000_000_000,
+        **fields,
+    }
+
+
+def write_hidden_root(base: Path) -> Path:
+    """Keys under other field names, and MCP env values in records that are not migrated,
+    ending in a server config file cut inside an env value."""
+    keys = {
+        "1700000000001": json.loads(_key(1)),  # migrated
+        "1700000000002": {**json.loads(_key(2)), "key": None, "apiKey": HIDDEN[1]},
+        "1700000000003": {**json.loads(_key(3)), "isDefault": "yes", "token": HIDDEN[2]},
+        "1700000000004": {**json.loads(_key(4)), "description": HIDDEN[3], "isActive": 0},
+        "1700000000005": {**json.loads(_key(5)), "name": {"value": HIDDEN[4]}},
+        "1700000000006": {**json.loads(_key(1)), "clientSecret": HIDDEN[5]},  # a duplicate
+    }
+    folder = base / "provider_key_storage"
+    folder.mkdir(parents=True)
+    (folder / "provider_keys.json").write_text(json.dumps(keys, indent=2), encoding="utf-8")
+    configs = {
+        "1": _config(1, {"LOG_LEVEL": "info", "OPENAI_API_KEY": HIDDEN[6]}),  # migrated
+        "2": _config(2, {"GITHUB_TOKEN": HIDDEN[7]}, name=""),  # rejected
+        "3": _config(1, {"OPENAI_API_KEY": HIDDEN[8]}),  # a duplicate of the first
+        "4": _config(4, f"TOKEN={HIDDEN[9]}"),  # rejected: env is not an object
+    }
+    mcp = base / "mcp_storage"
+    mcp.mkdir()
+    (mcp / "mcp_server_configs.json").write_text(json.dumps(configs, indent=2), encoding="utf-8")
+    cut = json.dumps({"5": _config(5, {"API_KEY": HIDDEN[10]}), "6": _config(6, {"K": HIDDEN[11]})})
+    (mcp / "server_configs.json").write_text(cut[: cut.index(HIDDEN[11]) + 12], encoding="utf-8")
+    return base
+
+
+def test_no_secret_under_another_name_leaks(tmp_path: Path) -> None:
+    root = write_hidden_root(tmp_path / "data")
+    outputs: dict[str, bytes] = {}
+    for run, flags in enumerate(RUNS):
+        out = tmp_path / f"out-{run}"
+        out.mkdir()
+        args = [a.format(out=out) for a in flags]
+        done = run_cli("--data-dir", root, "--db", out / "o.db", "--progress-interval", "0", *args)
+        assert done.returncode == 3, done.stderr
+        outputs[f"{out} stdout"] = done.stdout.encode()
+        outputs[f"{out} stderr"] = done.stderr.encode()
+        outputs.update(_written(out))
+
+    for n, secret in HIDDEN.items():
+        leaks = [name for name, text in outputs.items() if _hidden(n).encode() in text]
+        assert leaks == [], (secret, leaks)
+    # The test could fail: every such record was listed, with its original, and read.
+    assert any(name.endswith("state.json") for name in outputs)
+    text = (tmp_path / "out-3" / "explicit.jsonl").read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    by_id = {(line["table"], line["id"]): line for line in lines if line["id"] is not None}
+    keys = {n: by_id["provider_keys", f"170000000000{n}"]["record"] for n in (2, 3, 4, 5)}
+    assert keys[2]["apiKey"] == keys[3]["token"] == keys[4]["description"] == "***redacted***"
+    assert keys[5]["name"] == "***redacted***", "an object under a harmless name"
+    assert keys[3]["name"] == "key 3", "harmless fields are kept"
+    assert keys[3]["isDefault"] == "yes", "so support sees why the record was refused"
+    duplicate = next(
+        line
+        for line in lines
+        if line["outcome"] == "duplicate" and line["table"] == "provider_keys"
+    )
+    assert duplicate["record"]["clientSecret"] == "***redacted***"
+    configs = {n: by_id["mcp_server_configs", n]["record"] for n in ("2", "4")}
+    assert configs["2"]["env"] == {"GITHUB_TOKEN": "***redacted***"}, "names kept, values not"
+    assert configs["2"]["args"] == ["-y", "server"]
+    assert configs["4"]["env"] == "***redacted***"
+    mcp_duplicate = next(
+        line
+        for line in lines
+        if line["outcome"] == "duplicate" and line["table"] == "mcp_server_configs"
+    )
+    assert mcp_duplicate["record"]["env"] == {"OPENAI_API_KEY": "***redacted***"}
+    damaged = next(line for line in lines if line["outcome"] == "damaged")
+    assert damaged["file"] == "mcp_storage/server_configs.json"
+    assert damaged["offset"] is not None
+    assert damaged["excerpt"] is None, "no excerpt of a file of secrets"
+    database = (tmp_path / "out-1" / "o.db").read_bytes()
+    assert _hidden(6).encode() in database, "the migrated env is in the database"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            b'{"id": 1, "name": "n", "provider": "p", "apiKey": "sk-1", "isActive": true}',
+            b'{"id":1,"name":"n","provider":"p","apiKey":"***redacted***","isActive":true}',
+        ),
+        (
+            b'{"environment": ["sk-1"], "lastUsed": 5}',
+            b'{"environment":"***redacted***","lastUsed":5}',
+        ),
+        (b'{"description": "backup key sk-1"}', b'{"description":"***redacted***"}'),
+    ],
+)
+def test_provider_key_fields_not_known_harmless_are_redacted(text: bytes, want: bytes) -> None:
+    assert redact.original(msgspec.Raw(text), "provider_keys") == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            b'{"id": 1, "env": {"A": "sk-1", "B": {"x": "sk-2"}}, "args": ["-y"]}',
+            b'{"id":1,"env":{"A":"***redacted***","B":"***redacted***"},"args":["-y"]}',
+        ),
+        (b'{"env": "A=sk-1"}', b'{"env":"***redacted***"}'),
+        (b'{"env": {"A": "sk-1"}, "env": {"B": "sk-2"}}', b'{"env":{"B":"***redacted***"}}'),
+        (b'{"id": 1, "env": {}}', b'{"id":1,"env":{}}'),
+        (b'["sk-1"]', b'"***redacted***"'),
+    ],
+)
+def test_mcp_env_values_are_redacted(text: bytes, want: bytes) -> None:
+    assert redact.original(msgspec.Raw(text), "mcp_server_configs") == want

@@ -60,9 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.Run(words[0])
     with run.cleanup:  # outputs close after the failure is reported, so the log records it
         try:
-            return int(commands.start(arguments.parse(words), run))
+            status = int(commands.start(arguments.parse(words), run))
         except (Exception, KeyboardInterrupt, SystemExit) as error:
-            return int(_exit_status(error, run))
+            status = int(_exit_status(error, run))
+        if run.outputs is not None:
+            run.outputs.ended(status)  # the log file's last line for the run
+        return status
 
 
 def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: commands.Run) -> int:

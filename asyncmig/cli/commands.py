@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import sys
 from typing import TYPE_CHECKING, assert_never
 
 import anyio
 
+from asyncmig import __version__
 from asyncmig.cli.arguments import MigrateArguments, RollbackArguments, VerifyArguments
 from asyncmig.errors import ConfigError, ExitStatus, Interrupted, one_line, single_errors
 from asyncmig.load import ledger
 from asyncmig.load.pipeline import migrate
 from asyncmig.options import STATE_NAME, Options
 from asyncmig.output.console import Outputs, default_rejects
+from asyncmig.safety import outputs as output_files
 from asyncmig.safety import rollback
 from asyncmig.verify.run import verify
 
@@ -116,8 +119,10 @@ def _options(args: MigrateArguments) -> Options:
 
 
 def _outputs(args: MigrateArguments, options: Options) -> Outputs:
-    if args.report is not None and not args.report.parent.is_dir():
-        raise ConfigError(f"cannot write the report {args.report}: no folder {args.report.parent}")
+    """Every output checked (the state and rejects files too) before the log file is made."""
+    written = output_files.of(options, report=args.report, log_file=args.log_file)
+    output_files.check(options, written)
+    output_files.prepare([o for o in written if o.option in ("--report", "--log-file")])
     return Outputs(
         verbose=args.verbose,
         quiet=args.quiet,
@@ -125,7 +130,21 @@ def _outputs(args: MigrateArguments, options: Options) -> Outputs:
         report=args.report,
         progress_interval=args.progress_interval,
         default_rejects=options.rejects if args.rejects is None else None,
+        started=f"asyncmig {__version__} started: {_command_line(args)}",
     )
+
+
+def _command_line(args: MigrateArguments) -> str:
+    """The command line as parsed, every option spelled out (defaults included); asyncmig
+    takes no secret on its command line, so all of it can be logged."""
+    words = ["asyncmig", "migrate"]
+    for name, value in vars(args).items():
+        if name == "command" or value is None or value is False:
+            continue
+        words.append("--" + name.replace("_", "-"))
+        if value is not True:
+            words.append(str(value))
+    return shlex.join(words)
 
 
 async def _migrate_until_signalled(

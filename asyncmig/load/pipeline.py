@@ -37,7 +37,7 @@ from asyncmig.output.progress import NullProgress
 from asyncmig.output.rejects import Rejects
 from asyncmig.output.statefile import NoStateFile, StateFile
 from asyncmig.results import FileOutcome, FileResult, PeakMemory
-from asyncmig.safety import refusals
+from asyncmig.safety import outputs
 from asyncmig.source import decode
 from asyncmig.source.messages import Job
 from asyncmig.source.plan import plan_run
@@ -95,7 +95,7 @@ async def migrate(
 def _plan(options: Options) -> Plan:
     """The plan of the data root, once the outputs named in ``options`` can be written."""
     plan = plan_run(options.data_dir, options.db)
-    refusals.check_rejects_path(options.rejects, db=options.db)
+    outputs.check(options, outputs.of(options))  # none may destroy anything; makes nothing
     if warning := decode.backend_warning():
         log.warning(warning)
     return plan

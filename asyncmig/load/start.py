@@ -20,7 +20,7 @@ from asyncmig.load.checks import Prepared
 from asyncmig.load.resume import earlier_runs, set_aside_rejects
 from asyncmig.load.writer import Writer
 from asyncmig.results import FileOutcome, FileResult, StartFacts
-from asyncmig.safety import backup, faults, lock, refusals
+from asyncmig.safety import backup, faults, lock, outputs, refusals
 from asyncmig.storage import (
     create_private,
     lock_file,
@@ -47,10 +47,13 @@ async def prepare(options: Options, plan: Plan, target: Target) -> Prepared:
     db = options.db
     refusals.prepare(db)
     if options.dry_run:
-        return checks.as_dry_run(await _checked_unlocked(options, plan, target))
+        dry = checks.as_dry_run(await _checked_unlocked(options, plan, target))
+        outputs.prepare(outputs.of(options))  # a rejects file it was given
+        return dry
     if not db.parent.exists():  # refuse before making the folder: nothing there to hold
         await _checked_unlocked(options, plan, target)
     refusals.make_folder(db)
+    outputs.prepare(outputs.of(options))
     held = lock.take(db)
     try:
         checked = replace(await checks.checked(options, plan, target), held=held)

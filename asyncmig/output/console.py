@@ -8,6 +8,7 @@ level whatever the console shows.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Final, Self
@@ -50,6 +51,7 @@ class Outputs:
         report: Path | None = None,
         progress_interval: float = DEFAULT_INTERVAL,
         default_rejects: Path | None = None,
+        started: str = "asyncmig started",
     ) -> None:
         self.report_path = report
         #: The rejects file the run chose itself: removed again when it stayed empty.
@@ -69,6 +71,9 @@ class Outputs:
         # main() may run more than once in a process (tests do): put the logger back after.
         self._saved = (log.handlers[:], log.level, log.propagate)
         self._handlers = _configure_logging(verbose, quiet, log_file, console)
+        self._began = time.monotonic()
+        self._ended = False
+        self._to_file(f"{started} (pid {os.getpid()})")
 
     def __enter__(self) -> Self:
         return self
@@ -81,6 +86,8 @@ class Outputs:
     ) -> None:
         self.progress.finish()
         self._remove_empty_rejects()
+        if not self._ended:
+            self.ended(None)
         log.handlers[:], level, log.propagate = self._saved
         log.setLevel(level)
         for handler in self._handlers:
@@ -106,6 +113,22 @@ class Outputs:
             print(report.summary())
         return code
 
+    def ended(self, status: int | None) -> None:
+        """The log file's last line for this run: its exit status (None: unknown)."""
+        self._ended = True
+        code = "unknown" if status is None else str(status)
+        self._to_file(f"asyncmig ended: exit status {code} after {self._elapsed():.1f} s")
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self._began
+
+    def _to_file(self, text: str) -> None:
+        """A line for the log file alone (a run's start and end; the console has its own)."""
+        for handler in self._handlers:
+            if isinstance(handler, logging.FileHandler):
+                record = log.makeRecord(log.name, logging.INFO, __file__, 0, text, (), None)
+                handler.handle(record)
+
     def _remove_empty_rejects(self) -> bool:
         """Remove the rejects file the run named itself if nothing went into it."""
         path = self.default_rejects
@@ -113,6 +136,13 @@ class Outputs:
             path.unlink()
             return True
         return False
+
+
+def _create_private(log_file: Path) -> None:
+    """Create the log file readable by its owner only (it names the user's files); one that
+    exists keeps the mode its owner gave it (appended to, not ours to change)."""
+    fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.close(fd)
 
 
 def _configure_logging(
@@ -130,6 +160,7 @@ def _configure_logging(
     handlers = [handler]
     if log_file is not None:
         try:
+            _create_private(log_file)
             to_file = logging.FileHandler(log_file, encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"cannot write the log file {log_file}: {error}") from None

@@ -52,7 +52,11 @@ class Originals:
             self._entries.close()  # type: ignore[attr-defined]
 
 
-def read_excerpt(path: Path, offset: int) -> str | None:
+def read_excerpt(path: Path, offset: int, table: str | None) -> str | None:
+    """The text either side of ``offset`` in the damaged file ``path`` of ``table``; None
+    when it cannot be read, or for a table of secrets (:func:`redact.shows_excerpt`)."""
+    if not redact.shows_excerpt(table):
+        return None
     start = max(0, offset - _EXCERPT)
     try:
         with path.open("rb") as stream:

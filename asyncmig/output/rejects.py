@@ -4,9 +4,10 @@ One line per rejected, orphaned or duplicate record, and per damaged or unreadab
 written the moment the writer meets it (nothing is gathered in memory). A line holds the
 source file, the index in it, the byte offset where the reader knew it, the table, the
 record's id, the outcome, every error with its JSON path, and the original record as read
-(one line of JSON, a provider key's ``key`` redacted). Rejected records bring their
-original from the parser; orphans and duplicates were sent as rows, so their originals
-are read again from the file, only when a rejects file is being written.
+(one line of JSON, its secrets redacted by :mod:`asyncmig.source.redact`; no excerpt of a
+damaged file of secrets). Rejected records bring their original from the parser; orphans
+and duplicates were sent as rows, so their originals are read again from the file, only
+when a rejects file is being written. The file is meant to be shareable for support.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import msgspec
 from asyncmig.errors import ConfigError
 from asyncmig.output.originals import Originals, read_excerpt
 from asyncmig.results import Rejection
-from asyncmig.source import redact
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -156,9 +156,7 @@ class Rejects:
 
     def damaged(self, source: SourceFile, found: int, offset: int | None, message: str) -> None:
         """The file ends early: ``found`` complete records were read before ``offset``."""
-        excerpt = None
-        if offset is not None and source.table not in redact.SECRET_FIELDS:
-            excerpt = read_excerpt(source.path, offset)
+        excerpt = None if offset is None else read_excerpt(source.path, offset, source.table)
         error = LineError(None, f"{message} ({found} complete record(s) read before it)")
         line = RejectLine(source.rel, found, offset, source.table, None, "damaged", [error])
         self._write(msgspec.structs.replace(line, excerpt=excerpt))

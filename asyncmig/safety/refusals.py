@@ -141,18 +141,3 @@ def quick_check(db: Path) -> None:
             f"{db} is damaged ({'; '.join(result[:3])}), so it cannot be resumed: start "
             "over with --force (the damaged database is moved into the backup)"
         )
-
-
-def check_rejects_path(path: Path | None, *, db: Path | None = None) -> None:
-    """Refuse a rejects file that cannot be made, before the database is touched. Its
-    folder must exist, unless it is the folder of ``db``, which the run makes once every
-    refusal has had its chance (then the nearest folder that exists is checked)."""
-    if path is None:
-        return
-    folder = path.parent
-    if db is not None and folder == db.parent:
-        folder = existing(folder)
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write the rejects file {path}: no writable folder {folder}")
-    if path.is_dir():
-        raise ConfigError(f"cannot write the rejects file {path}: it is a folder")
