@@ -85,3 +85,11 @@ def lock_file(db: Path) -> Path:
 def new_file(db: Path) -> Path:
     """The hidden name a new database is made under before it is renamed to ``db``."""
     return db.with_name(f".{db.name}.asyncmig-new")
+
+
+def probe_writable(folder: Path) -> None:
+    """Create and remove a file in ``folder`` (OSError when that cannot be done). The name
+    is unique, so two runs probing one folder at the same moment do not trip each other."""
+    fd, name = tempfile.mkstemp(prefix=".asyncmig-probe-", dir=folder)
+    os.close(fd)
+    os.unlink(name)

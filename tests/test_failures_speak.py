@@ -219,7 +219,7 @@ def test_a_failed_run_writes_its_report_and_a_true_state_file(data: Path, tmp_pa
     assert_one_clear_line(full, f"could not write {db}")
     document = json.loads(report.read_text())
     assert document["exit_status"] == 1
-    assert document["stopped"].startswith("migration failed: could not write")
+    assert document["ended"].startswith("migration failed: could not write")
     assert document["totals"]["found"] > 0
     assert_state_agrees(tmp_path / ".migration-state.json", db)
 
@@ -315,7 +315,7 @@ def test_an_interrupted_run_writes_its_report_and_a_true_state_file(
     assert f"--db {db} --resume" in stderr
     document = json.loads(report.read_text())
     assert document["exit_status"] == 130
-    assert document["stopped"] == "interrupted by SIGINT"
+    assert document["ended"] == "interrupted by SIGINT"
     state = assert_state_agrees(tmp_path / ".migration-state.json", db)
     assert state["status"] == "interrupted"
 

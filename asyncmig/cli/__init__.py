@@ -108,7 +108,7 @@ def _unexpected(error: BaseException, run: commands.Run) -> str:
 
 
 def _ended(run: commands.Run, code: int, how: str) -> int:
-    """Write the report of a run that did not finish (``--report``), marked in ``stopped``
+    """Write the report of a run that did not finish (``--report``), marked in ``ended``
     with how it ended; ``code`` (a report that cannot be written is said on stderr, and the
     status of the failure that ended the run stands)."""
     if run.outputs is None or run.outputs.report_path is None or run.report is None:
@@ -118,7 +118,7 @@ def _ended(run: commands.Run, code: int, how: str) -> int:
     gone = default is not None and report.rejects_lines == 0  # removed when outputs close
     report = msgspec.structs.replace(
         report,
-        stopped=one_line(how),
+        ended=one_line(how),
         rejects_file=None if gone and report.rejects_file == str(default) else report.rejects_file,
     )
     path = run.outputs.report_path

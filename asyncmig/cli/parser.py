@@ -239,7 +239,8 @@ def _add_rollback(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="undo a migration, optionally restoring a backup",
         description="Undo a migration: delete the database, its -wal/-shm files and the state "
         "file, and optionally restore a backup folder the migration made. Asks first.",
-        epilog="Exit status: 0 done; 1 declined or failed; 2 bad usage.",
+        epilog="Exit status: 0 done; 1 not confirmed or failed; 2 bad usage or a refusal "
+        "(nothing done); 130 interrupted.",
     )
     add = parser.add_argument
     add("--db", type=Path, metavar="PATH", default=opts.DEFAULT_DB, help="the migrated database")

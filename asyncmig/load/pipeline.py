@@ -23,8 +23,6 @@ import anyio
 
 from asyncmig.errors import (
     TooManyRejects,
-    WriteFailed,
-    describe_os_error,
     single_errors,
 )
 from asyncmig.ipc.order import parse_in_order
@@ -107,15 +105,6 @@ def _state_file(options: Options, fold: ReportFold) -> StateFile:
     return StateFile(options.state_path, fold.current, resume_command=options.resume_command)
 
 
-def _close(rejects: Rejects) -> None:
-    """Close the rejects file; the last lines written out now may find the disk full."""
-    try:
-        rejects.close()
-    except OSError as error:
-        doing = f"could not write the rejects file {rejects.path}"
-        raise WriteFailed(describe_os_error(error, doing, path=rejects.path)) from error
-
-
 @dataclass(frozen=True, slots=True)
 class _Run:
     """One run's parts, once the start is done: the load, then the finishing steps."""
@@ -157,7 +146,7 @@ class _Run:
         finally:
             self.fold.loaded(PeakMemory.measure())
             self.progress.finish()
-            _close(rejects)
+            rejects.close()  # a full disk here is a failed write naming the file
         for item in plan.not_migrated:
             if not item.is_json:
                 outcome = FileOutcome(item.rel, "not_migrated", reason=item.reason)

@@ -123,8 +123,8 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
     remove_database(hidden)  # a run killed here before
     create_private(hidden)
     writer = Writer(str(hidden), target)
-    await writer.open([*target.schema(), *ledger.SCHEMA])
     try:
+        await writer.open([*target.schema(), *ledger.SCHEMA])
         await ledger.record_settings(
             writer,
             data_dir=str(options.data_dir.resolve()),
@@ -139,8 +139,11 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
         await ledger.plan_files(writer, plan.migrated)
         await writer.checkpoint()  # everything into the main file: its -wal stays behind
         faults.reached("create")
-    finally:
+    except BaseException:
         await writer.close()
+        remove_database(hidden)  # a full disk, say: nothing half made is left behind
+        raise
+    await writer.close()
     os.replace(hidden, db)
     remove_database(hidden)  # the -wal and -shm of the hidden name, if any are left
 
@@ -196,10 +199,7 @@ def _facts(options: Options, prepared: Prepared, rejects: Sequence[str] = ()) ->
     folder = prepared.folder
     restore = moved = None
     if folder is not None:
-        restore = (
-            f"python -m asyncmig rollback --db {options.db} --data-dir {options.data_dir} "
-            f"--restore {folder}"
-        )
+        restore = options.rollback_command(folder)
         if prepared.old_db is not None:
             moved = str(folder / backup.DB_FOLDER / prepared.old_db)
     return StartFacts(

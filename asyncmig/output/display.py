@@ -22,6 +22,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
+from asyncmig.errors import one_line
 from asyncmig.output.progress import Tracker
 from asyncmig.output.report import COLUMNS, detail_lines, table_rows, title_lines
 
@@ -100,7 +101,7 @@ class _Bar(RichProgress):
             yield Text("  " + "  ".join(f"{t} {n:,}" for t, n in tables), style="dim")
         if tracker.path:
             done = min(tracker.files_done + 1, tracker.files)
-            yield Text(f"  file {done:,}/{tracker.files:,}: {tracker.path}", style="dim")
+            yield Text(f"  file {done:,}/{tracker.files:,}: {one_line(tracker.path)}", style="dim")
 
 
 class _RecordsPerSecond(ProgressColumn):
@@ -131,7 +132,7 @@ class ConsoleHandler(logging.Handler):
 def print_summary(report: Report, console: Console) -> None:
     """The summary with its counts as a table; the same words as the plain one otherwise."""
     for line in title_lines(report):
-        console.print(Text(line), soft_wrap=True)
+        console.print(Text(one_line(line)), soft_wrap=True)
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("table")
     for column in COLUMNS:
@@ -148,4 +149,4 @@ def print_summary(report: Report, console: Console) -> None:
     console.print(table)
     console.print()
     for line in detail_lines(report):
-        console.print(Text(line), soft_wrap=True, highlight=False)
+        console.print(Text(one_line(line)), soft_wrap=True, highlight=False)

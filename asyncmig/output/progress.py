@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Final, Protocol
 
+from asyncmig.errors import one_line
+
 if TYPE_CHECKING:
     from typing import TextIO
 
@@ -123,7 +125,7 @@ class Tracker:
         if self.tables:
             text += "; " + ", ".join(f"{t} {n:,}" for t, n in self.tables.items())
         if self.path:
-            text += f"; now {self.path}"
+            text += f"; now {one_line(self.path)}"
         return text
 
 

@@ -12,6 +12,7 @@ when a rejects file is being written. The file is meant to be shareable for supp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from typing import IO, TYPE_CHECKING, Final, Literal
@@ -19,11 +20,12 @@ from typing import IO, TYPE_CHECKING, Final, Literal
 import anyio
 import msgspec
 
-from asyncmig.errors import ConfigError
+from asyncmig.errors import ConfigError, WriteFailed, describe_os_error
 from asyncmig.output.originals import Originals, read_excerpt
 from asyncmig.results import Rejection
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from asyncmig.results import Duplicate
@@ -108,8 +110,9 @@ class Rejects:
     def close(self) -> None:
         self.file_done()
         if self._out is not None:
-            self._out.close()
-            self._out = None
+            out, self._out = self._out, None
+            with self._failing_write():
+                out.close()
 
     @property
     def exceeded(self) -> bool:
@@ -204,8 +207,18 @@ class Rejects:
 
     def _write(self, line: RejectLine) -> None:
         if self._out is not None:
-            self._out.write(self._encoder.encode(line) + b"\n")
+            with self._failing_write():
+                self._out.write(self._encoder.encode(line) + b"\n")
             self.lines += 1
+
+    @contextlib.contextmanager
+    def _failing_write(self) -> Iterator[None]:
+        """A write that fails (a full disk) ends the run as a failed write naming the file."""
+        try:
+            yield
+        except OSError as error:
+            doing = f"could not write the rejects file {self.path}"
+            raise WriteFailed(describe_os_error(error, doing, path=self.path)) from error
 
     async def _read_again(self, source: SourceFile, indexes: list[int]) -> list[bytes | None]:
         """The originals of these entries (ascending), read again from the file."""

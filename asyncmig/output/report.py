@@ -7,7 +7,7 @@ from typing import Final
 
 import msgspec
 
-from asyncmig.errors import ExitStatus
+from asyncmig.errors import ExitStatus, one_line
 from asyncmig.options import Options  # noqa: TC001 - msgspec reads field types at runtime
 from asyncmig.results import Counts, DiskNeed, EarlierRuns, FileOutcome, PeakMemory, Rejection
 
@@ -43,6 +43,9 @@ class Report(msgspec.Struct, kw_only=True):
     peak_memory: PeakMemory | None = None
     #: Why the run stopped before its end (``--max-rejects``), or None.
     stopped: str | None = None
+    #: How a run that did not get to its end ended (interrupted, failed, refused), as the
+    #: command line writes it into the JSON report; None for a run that got there.
+    ended: str | None = None
     #: The backup's copy of the database that was there before (moved out by ``--force``,
     #: or the server's empty one, which the new database replaces).
     moved_db: str | None = None
@@ -105,7 +108,7 @@ class Report(msgspec.Struct, kw_only=True):
 
     def summary(self) -> str:
         """The human summary printed on stdout at the end of a run."""
-        return "\n".join(_summary_lines(self))
+        return "\n".join(map(one_line, _summary_lines(self)))
 
 
 COLUMNS: Final = ("found", "migrated", "upgraded", "rejected", "orphaned", "duplicate")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.storage import side_files
+from asyncmig.storage import probe_writable, side_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -106,11 +106,9 @@ def prepare(outputs: Sequence[Output]) -> None:
             continue  # a device or a pipe: nothing to make, and no file beside it (/dev)
         target = Path(os.path.realpath(output.path))
         folder = target.parent
-        probe = folder / f".{target.name}.asyncmig-probe"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            probe.touch()
-            probe.unlink()
+            probe_writable(folder)
         except OSError as error:
             why = f"cannot create a file in {folder} ({error.strerror or error})"
             raise output.refused(why, f"pass {output.option} a folder you can write to") from None

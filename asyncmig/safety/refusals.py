@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from asyncmig.errors import ConfigError
 from asyncmig.safety.space import existing
 from asyncmig.source.plan import data_folders_below
-from asyncmig.storage import open_readonly
+from asyncmig.storage import open_readonly, probe_writable
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -44,10 +44,8 @@ def make_folder(db: Path) -> None:
         db.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"cannot create the folder for the database {db}: {error}") from None
-    probe = db.parent / f".{db.name}.asyncmig-probe"
     try:
-        probe.touch()
-        probe.unlink()
+        probe_writable(db.parent)
     except OSError as error:
         raise ConfigError(f"cannot write the database {db}: {error.strerror}") from None
 
