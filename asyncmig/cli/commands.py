@@ -6,6 +6,7 @@ import contextlib
 import shlex
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING, assert_never
 
 import anyio
@@ -16,7 +17,8 @@ from asyncmig.errors import ConfigError, ExitStatus, Interrupted, one_line, sing
 from asyncmig.load import ledger
 from asyncmig.load.pipeline import migrate
 from asyncmig.options import STATE_NAME, Options
-from asyncmig.output.console import Outputs, default_rejects
+from asyncmig.output.console import Outputs, default_rejects, progress_on_stderr
+from asyncmig.output.progress import DEFAULT_INTERVAL
 from asyncmig.safety import outputs as output_files
 from asyncmig.safety import rollback
 from asyncmig.verify.run import verify
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from asyncmig.cli.arguments import Arguments
-    from asyncmig.output.progress import Progress
+    from asyncmig.output.progress import Progress, Tracker
     from asyncmig.output.report import Report
     from asyncmig.verify.result import Verification
 
@@ -184,14 +186,24 @@ async def _migrate_watching(
 
 
 def run_verify(args: VerifyArguments) -> int:
-    """Verify and print what was found: 0 when everything matches, 3 when not."""
-    result = anyio.run(_verify, args, backend="asyncio")
+    """Verify (progress on stderr) and print what was found: 0 when everything matches, 3
+    when not."""
+    tracker, _ = progress_on_stderr(DEFAULT_INTERVAL)
+    began = time.monotonic()
+    try:
+        result = anyio.run(_verify, args, tracker, backend="asyncio")
+    finally:
+        tracker.finish()
     print(result.summary())
+    if tracker.shown:
+        verdict = "verified" if result.ok else f"{result.differences:,} difference(s)"
+        done = f"{verdict} in {time.monotonic() - began:.1f} s"
+        print(f"asyncmig verify: done: {done}", file=sys.stderr, flush=True)
     return ExitStatus.OK if result.ok else ExitStatus.INCOMPLETE
 
 
-async def _verify(args: VerifyArguments) -> Verification:
-    return await verify(args.data_dir, args.db, workers=args.workers)
+async def _verify(args: VerifyArguments, tracker: Tracker) -> Verification:
+    return await verify(args.data_dir, args.db, workers=args.workers, progress=tracker)
 
 
 def run_rollback(args: RollbackArguments) -> int:

@@ -31,7 +31,7 @@ from asyncmig.load.apply import apply_file
 from asyncmig.load.batches import Batches
 from asyncmig.load.mirror import write_state, write_state_at_end
 from asyncmig.output.fold import ReportFold
-from asyncmig.output.progress import NullProgress
+from asyncmig.output.progress import NullProgress, phases_of
 from asyncmig.output.rejects import Rejects
 from asyncmig.output.statefile import NoStateFile, StateFile
 from asyncmig.results import FileOutcome, FileResult, PeakMemory
@@ -76,12 +76,13 @@ async def migrate(
         state = _state_file(options, fold)
         try:
             await write_state(writer, state)  # a file left by a killed run is put right first
-            facts = await start.begin(options, plan, prepared, writer)
+            sink = progress or NullProgress()
+            facts = await start.begin(options, plan, prepared, writer, phases_of(sink))
             fold.started(facts)
             batches = Batches(
                 writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes
             )
-            run = _Run(options, plan, prepared, batches, fold, state, progress or NullProgress())
+            run = _Run(options, plan, prepared, batches, fold, state, sink)
             await run.to_the_end(facts)
         except BaseException as error:
             stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
@@ -118,9 +119,12 @@ class _Run:
     progress: Progress
 
     async def to_the_end(self, facts: StartFacts) -> None:
-        with single_errors():
-            await self._load(facts)
-        await self._finish()
+        try:
+            with single_errors():
+                await self._load(facts)
+            await self._finish()
+        finally:
+            self.progress.finish()
 
     async def _finish(self) -> None:
         """The last commit, then indexes, statistics and the WAL: the ledger says complete."""
@@ -128,7 +132,10 @@ class _Run:
         await self.batches.commit()
         await ledger.record_settings(writer, status="finishing")
         await write_state(writer, self.state)
-        await writer.finish()
+        phases = phases_of(self.progress)
+        if writer.finishing:
+            phases.phase("finishing", len(writer.finishing), "steps")
+        await writer.finish(lambda: phases.step(1))
         await ledger.record_settings(writer, status="complete")
         await write_state(writer, self.state, "complete")
 
@@ -145,7 +152,6 @@ class _Run:
             await self._apply_all(parsed, rejects)
         finally:
             self.fold.loaded(PeakMemory.measure())
-            self.progress.finish()
             rejects.close()  # a full disk here is a failed write naming the file
         for item in plan.not_migrated:
             if not item.is_json:

@@ -31,9 +31,9 @@ from asyncmig.storage import (
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
-    from pathlib import Path
 
     from asyncmig.options import Options
+    from asyncmig.output.progress import Phases
     from asyncmig.source.plan import Plan, SourceFile
     from asyncmig.targets import Target
 
@@ -154,20 +154,24 @@ def _with_this_run(earlier: list[str], options: Options) -> list[str]:
     return [*earlier, str(options.rejects.absolute())] if options.rejects else earlier
 
 
-async def begin(options: Options, plan: Plan, prepared: Prepared, writer: Writer) -> StartFacts:
-    """The ledger's settings and plan, and the backup of the data root; the start's facts."""
+async def begin(
+    options: Options, plan: Plan, prepared: Prepared, writer: Writer, phases: Phases
+) -> StartFacts:
+    """The ledger's settings and plan, and the backup of the data root (``phases`` hears
+    how far it is); the start's facts."""
     if options.dry_run:
         return StartFacts(
             migrated_at=prepared.migrated_at, warnings=prepared.warnings, disk=prepared.disk
         )
     if prepared.resume is None:
-        await _begin_fresh(options, plan, prepared, writer)
+        if options.backup and prepared.folder is not None:
+            await _back_up_data(options, plan, writer, prepared, phases)
         return _facts(options, prepared)
     kept = prepared.resume
     found = prepared.found
     assert found is not None
     if found.run.status == "backup" and prepared.folder:  # killed while copying: copy again
-        await _back_up_data(options, plan, writer, prepared.folder, prepared.old_db)
+        await _back_up_data(options, plan, writer, prepared, phases)
     earlier = set_aside_rejects(found, options.rejects)
     await ledger.record_settings(writer, rejects=json.dumps(_with_this_run(earlier, options)))
     if not checks.nothing_left(kept, plan, found):
@@ -176,19 +180,19 @@ async def begin(options: Options, plan: Plan, prepared: Prepared, writer: Writer
     return _facts(options, prepared, earlier)
 
 
-async def _begin_fresh(options: Options, plan: Plan, prepared: Prepared, writer: Writer) -> None:
-    if options.backup and prepared.folder is not None:
-        await _back_up_data(options, plan, writer, prepared.folder, prepared.old_db)
-
-
 async def _back_up_data(
-    options: Options, plan: Plan, writer: Writer, folder: Path, old_db: str | None
+    options: Options, plan: Plan, writer: Writer, prepared: Prepared, phases: Phases
 ) -> None:
+    folder = prepared.folder
+    assert folder is not None
     db = options.db.resolve()
     ours = {*side_files(db), lock_file(db), *side_files(new_file(db)), options.state_path}
     skip = frozenset({folder, *ours})
+    phases.phase("backup", plan.all_bytes, "bytes")
     await anyio.to_thread.run_sync(
-        lambda: backup.copy_data(plan.root, folder, db=options.db, skip=skip, old_db=old_db)
+        lambda: backup.copy_data(
+            plan.root, folder, db=options.db, skip=skip, old_db=prepared.old_db, copied=phases.step
+        )
     )
     await ledger.record_settings(writer, status="loading")
 

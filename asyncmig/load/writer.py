@@ -19,7 +19,7 @@ from asyncmig.errors import WriteFailed, full_disk
 from asyncmig.safety import faults
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from asyncmig.source.messages import Row
     from asyncmig.targets import Target
@@ -156,15 +156,16 @@ class Writer:
         async with self.guard():
             await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    async def finish(self) -> None:
+    async def finish(self, done: Callable[[], None] = lambda: None) -> None:
         """Run the finishing statements outside any transaction, each one's fault point
-        reached after it."""
+        reached after it, and ``done`` called after each (progress)."""
         assert not self.in_transaction, "the load's last batch is committed first"
         async with self.guard():
             for statement, point in self.finishing:
                 await self.conn.execute(statement)
                 if point is not None:
                     faults.reached(point)
+                done()
 
     async def _next_rowid(self, table: str) -> int:
         if table not in self._next:

@@ -39,6 +39,21 @@ def default_rejects(db: Path) -> Path:
     return db.with_name(f"{db.stem}.rejects-{time.strftime('%Y%m%dT%H%M%S')}.jsonl")
 
 
+def progress_on_stderr(interval: float) -> tuple[Tracker, Console | None]:
+    """A rich bar when stderr is a terminal (and the console it draws on), else a plain line
+    every ``interval`` seconds."""
+    if sys.stderr.isatty():
+        from asyncmig.output import display  # noqa: PLC0415 - rich only for a terminal
+
+        console = display.stderr_console()
+        return display.BarProgress(console), console
+    return LineProgress(sys.stderr, interval), None
+
+
+def _verb(report: Report) -> str:
+    return "would migrate" if report.dry_run else "migrated"
+
+
 class Outputs:
     """Set up logging and progress for one command-line run; conclude it."""
 
@@ -56,18 +71,10 @@ class Outputs:
         self.report_path = report
         #: The rejects file the run chose itself: removed again when it stayed empty.
         self.default_rejects = default_rejects
-        console = None
-        tracker: Tracker | None = None
-        if quiet:
-            self.progress: Progress = NullProgress()
-        elif sys.stderr.isatty():
-            from asyncmig.output import display  # noqa: PLC0415 - rich only for a terminal
-
-            console = display.stderr_console()
-            tracker = display.BarProgress(console)
-        else:
-            tracker = LineProgress(sys.stderr, progress_interval)
-        self.progress = tracker or NullProgress()
+        tracker, console = (None, None) if quiet else progress_on_stderr(progress_interval)
+        #: What shows progress, if anything does (--quiet: nothing).
+        self.tracker = tracker
+        self.progress: Progress = tracker or NullProgress()
         # main() may run more than once in a process (tests do): put the logger back after.
         self._saved = (log.handlers[:], log.level, log.propagate)
         self._handlers = _configure_logging(verbose, quiet, log_file, console)
@@ -111,7 +118,15 @@ class Outputs:
             display.print_summary(report, display.stdout_console())
         else:
             print(report.summary())
+        self.last_line(f"{_verb(report)} {report.totals.migrated:,} of {report.totals.found:,} "
+                       f"records in {report.elapsed:.1f} s (exit status {code})")  # fmt: skip
         return code
+
+    def last_line(self, what: str) -> None:
+        """After progress was shown: the line that says the run is done (after a short run
+        in a pipe, none was shown, and the summary on stdout says it all)."""
+        if self.tracker is not None and self.tracker.shown:
+            print(f"asyncmig: done: {what}", file=sys.stderr, flush=True)
 
     def ended(self, status: int | None) -> None:
         """The log file's last line for this run: its exit status (None: unknown)."""

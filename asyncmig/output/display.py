@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from rich.console import RenderableType
-    from rich.progress import Task
+    from rich.progress import Task, TaskID
 
+    from asyncmig.output.progress import Unit
     from asyncmig.output.report import Report
 
 #: The bar redraws on its own thread; four times a second is smooth and costs nothing.
@@ -48,16 +49,17 @@ def stdout_console() -> Console:
 
 class BarProgress(Tracker):
     """A rich bar on the terminal: bytes of the plan behind the writer, MB/s, records/s,
-    ETA, and below it the file in flight and the records done per table."""
+    ETA, and below it the file in flight and the records done per table; a bar of its own
+    for each phase around the load (the backup, the finishing steps, verify)."""
 
     def __init__(self, console: Console) -> None:
         super().__init__()
         self.bar = _Bar(
             self,
-            TextColumn("[bold]migrating"),
+            TextColumn("[bold]{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
-            TransferSpeedColumn(),
+            _BytesPerSecond(),
             _RecordsPerSecond(self),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -66,25 +68,43 @@ class BarProgress(Tracker):
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self.task = self.bar.add_task("migrating", total=None, start=False)
+        self.task: TaskID | None = None
+        self._phase: TaskID | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.task is not None or self._phase is not None
+
+    def phase(self, name: str, total: int, unit: Unit) -> None:
+        super().phase(name, total, unit)
+        self._phase = self.bar.add_task(name, total=total, unit=unit)
+        self.bar.start()
+
+    def step(self, done: int) -> None:
+        super().step(done)
+        if self._phase is not None:
+            self.bar.update(self._phase, completed=self.phase_done)
 
     def start(self, total_bytes: int, files: int) -> None:
         super().start(total_bytes, files)
-        self.bar.update(self.task, total=total_bytes)
-        self.bar.start_task(self.task)
+        self.task = self.bar.add_task("migrating", total=total_bytes, unit="load")
         self.bar.start()
 
     def advance(self, table: str, records: int, position: int) -> None:
         super().advance(table, records, position)
-        self.bar.update(self.task, completed=self.consumed)
+        self._show_load()
 
     def file_done(self) -> None:
         super().file_done()
-        self.bar.update(self.task, completed=self.consumed)
+        self._show_load()
 
     def finish(self) -> None:
-        self.bar.update(self.task, completed=self.consumed)
+        self._show_load()
         self.bar.stop()
+
+    def _show_load(self) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, completed=self.consumed)
 
 
 class _Bar(RichProgress):
@@ -110,8 +130,17 @@ class _RecordsPerSecond(ProgressColumn):
         self.tracker = tracker
 
     def render(self, task: Task) -> Text:
+        if task.fields.get("unit") != "load":
+            return Text("")
         elapsed = max(self.tracker.elapsed, 1e-9)
         return Text(f"{self.tracker.records / elapsed:,.0f} records/s", style="progress.data.speed")
+
+
+class _BytesPerSecond(TransferSpeedColumn):
+    """MB/s for what is counted in bytes; nothing for a phase counted in steps."""
+
+    def render(self, task: Task) -> Text:
+        return Text("") if task.fields.get("unit") == "steps" else super().render(task)
 
 
 class ConsoleHandler(logging.Handler):

@@ -2,7 +2,9 @@
 
 The pipeline reports the writer's way through the plan: a file reached, each batch of it
 applied (with how far into the file its last record sits), the file done. Calls come once
-per batch, never per record, and cost a few additions. :class:`NullProgress` is what the
+per batch, never per record, and cost a few additions. A sink that also has the methods
+of :class:`Phases` hears the phases around the load too: the backup, the finishing steps,
+and verify's reading. :class:`NullProgress` is what the
 library uses unless given a sink; the command line passes :class:`LineProgress` when
 stderr is not a terminal, and the bar of :mod:`asyncmig.output.display` when it is.
 """
@@ -10,14 +12,17 @@ stderr is not a terminal, and the bar of :mod:`asyncmig.output.display` when it 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
 
 from asyncmig.errors import one_line
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TextIO
 
 DEFAULT_INTERVAL: Final = 5.0
+
+Unit = Literal["bytes", "steps"]
 
 
 class Progress(Protocol):
@@ -40,8 +45,32 @@ class Progress(Protocol):
         """The run is over (whatever its outcome)."""
 
 
+@runtime_checkable
+class Phases(Protocol):
+    """What a progress sink may also hear: the phases around the load."""
+
+    def phase(self, name: str, total: int, unit: Unit) -> None:
+        """A phase begins: ``"backup"`` (bytes copied and checked), ``"finishing"`` (steps:
+        indexes, statistics, the WAL) or ``"verify"`` (bytes of JSON checked)."""
+
+    def step(self, done: int) -> None:
+        """``done`` more units of the current phase are behind."""
+
+
+def phases_of(sink: object) -> Phases:
+    """``sink`` when it hears phases, else a sink that hears nothing (a library caller's
+    sink written for the load alone keeps working)."""
+    return sink if isinstance(sink, Phases) else NullProgress()
+
+
 class NullProgress:
     """Reports nothing: the library's default."""
+
+    def phase(self, name: str, total: int, unit: Unit) -> None:
+        pass
+
+    def step(self, done: int) -> None:
+        pass
 
     def start(self, total_bytes: int, files: int) -> None:
         pass
@@ -73,6 +102,37 @@ class Tracker:
         self.records = 0
         self.tables: dict[str, int] = {}
         self.started = time.monotonic()
+        #: The phase around the load under way (see :class:`Phases`), and how far it is.
+        self.phase_name = ""
+        self.phase_total = 0
+        self.phase_done = 0
+        self.phase_unit: Unit = "bytes"
+        self.phase_started = self.started
+
+    def phase(self, name: str, total: int, unit: Unit) -> None:
+        self.phase_name, self.phase_total, self.phase_unit = name, total, unit
+        self.phase_done = 0
+        self.phase_started = time.monotonic()
+
+    def step(self, done: int) -> None:
+        self.phase_done += done
+
+    def phase_line(self) -> str:
+        """The phase in one short line: how far, and how fast for bytes."""
+        done, total = self.phase_done, self.phase_total
+        if self.phase_unit == "steps":
+            return f"{self.phase_name} {done:,} of {total:,} steps"
+        elapsed = max(time.monotonic() - self.phase_started, 1e-9)
+        percent = 100 * done / total if total else 100.0
+        return (
+            f"{self.phase_name} {percent:3.0f}% of {total / 1e6:,.1f} MB "
+            f"({done / 1e6 / elapsed:,.1f} MB/s)"
+        )
+
+    @property
+    def shown(self) -> bool:
+        """Whether the person watching has seen any progress (then a last line closes it)."""
+        return False
 
     def start(self, total_bytes: int, files: int) -> None:
         self.total_bytes, self.files = total_bytes, files
@@ -145,6 +205,19 @@ class LineProgress(Tracker):
         self.stream = stream
         self.interval = interval
         self._last = time.monotonic()
+        self._printed = 0
+
+    @property
+    def shown(self) -> bool:
+        return self._printed > 0
+
+    def phase(self, name: str, total: int, unit: Unit) -> None:
+        super().phase(name, total, unit)
+        self._maybe_print(self.phase_line)
+
+    def step(self, done: int) -> None:
+        super().step(done)
+        self._maybe_print(self.phase_line)
 
     def advance(self, table: str, records: int, position: int) -> None:
         super().advance(table, records, position)
@@ -154,10 +227,10 @@ class LineProgress(Tracker):
         super().file_done()
         self._maybe_print()
 
-    def _maybe_print(self) -> None:
+    def _maybe_print(self, line: Callable[[], str] | None = None) -> None:
+        """A line if the interval went by: the load's ``progress`` line, or a phase's."""
         if time.monotonic() - self._last >= self.interval:
-            self._print()
-
-    def _print(self) -> None:
-        self._last = time.monotonic()
-        print(f"asyncmig: progress {self.line()}", file=self.stream, flush=True)
+            self._last = time.monotonic()
+            self._printed += 1
+            text = f"progress {self.line()}" if line is None else line()
+            print(f"asyncmig: {text}", file=self.stream, flush=True)

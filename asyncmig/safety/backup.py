@@ -28,7 +28,7 @@ from asyncmig.safety.peek import open_untouched
 from asyncmig.storage import open_readonly, write_atomically
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 MANIFEST: Final = ".asyncmig-manifest.json"
 DB_FOLDER: Final = ".asyncmig-db"
@@ -100,10 +100,17 @@ def copy_db(db: Path, folder: Path) -> str:
 
 
 def copy_data(
-    root: Path, folder: Path, *, db: Path, skip: frozenset[Path], old_db: str | None
+    root: Path,
+    folder: Path,
+    *,
+    db: Path,
+    skip: frozenset[Path],
+    old_db: str | None,
+    copied: Callable[[int], object] = lambda size: None,
 ) -> Manifest:
     """Copy every file under ``root`` (but ``skip``) into ``folder``, modes and times kept,
-    and check each copy's size and hash against its source."""
+    and check each copy's size and hash against its source; ``copied`` hears each file's
+    size once its copy is checked (progress, called from this thread)."""
     _clear(folder)
     entries = []
     for path in _files(root, skip | {folder}):
@@ -115,6 +122,7 @@ def copy_data(
             entries.append(_verified(path, dest, rel.as_posix()))
         except OSError as error:
             raise _failed(error, path, dest) from error
+        copied(entries[-1].size)
         faults.reached("backup-file")
     manifest = Manifest(
         data_dir=str(root),

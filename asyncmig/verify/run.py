@@ -19,6 +19,7 @@ from asyncmig.errors import ConfigError, ParserCrashed, single_errors
 from asyncmig.ipc.order import parse_in_order
 from asyncmig.load import ledger
 from asyncmig.options import default_workers
+from asyncmig.output.progress import NullProgress
 from asyncmig.source.messages import Done, Failed, Job, Rows
 from asyncmig.source.plan import Plan, plan_run
 from asyncmig.targets.octoprompt import TARGET
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    from asyncmig.output.progress import Phases
     from asyncmig.source.messages import Message
     from asyncmig.source.plan import SourceFile
 
@@ -39,11 +41,14 @@ _BATCH_BYTES: Final = 2 * 1024 * 1024
 _BUDGET_BYTES: Final = 3 * _BATCH_BYTES
 
 
-async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Verification:
+async def verify(
+    data_dir: Path, db: Path, *, workers: int | None = None, progress: Phases | None = None
+) -> Verification:
     """Check ``db`` against what migrating ``data_dir`` writes, with ``workers`` parser
-    processes (default: as many as a migration uses). ConfigError when ``db`` is missing,
-    is not a finished asyncmig migration, or ``data_dir`` is not a directory, or when
-    another process opened or wrote ``db`` while it was read."""
+    processes (default: as many as a migration uses); ``progress`` hears the phase
+    ``"verify"`` in bytes of JSON checked. ConfigError when ``db`` is missing, is not a
+    finished asyncmig migration, or ``data_dir`` is not a directory, or when another
+    process opened or wrote ``db`` while it was read."""
     plan, database = await anyio.to_thread.run_sync(_open, data_dir, db)
     try:
         settings, notes = _settings(database.run_values(), db, data_dir)
@@ -53,8 +58,10 @@ async def verify(data_dir: Path, db: Path, *, workers: int | None = None) -> Ver
             schema_problems, database.conn, database.expected
         )
         database.present = await anyio.to_thread.run_sync(database.tables)
+        phases = progress or NullProgress()
+        phases.phase("verify", plan.migrated_bytes, "bytes")
         with single_errors():
-            await _check_rows(plan.migrated, database, result, workers or default_workers())
+            await _check_rows(plan.migrated, database, result, workers or default_workers(), phases)
         for check in result.tables.values():
             await anyio.to_thread.run_sync(database.finish_table, check)
         result.integrity = await anyio.to_thread.run_sync(database.integrity, LISTED)
@@ -106,7 +113,11 @@ def _settings(
 
 
 async def _check_rows(
-    files: tuple[SourceFile, ...], database: Database, result: Verification, workers: int
+    files: tuple[SourceFile, ...],
+    database: Database,
+    result: Verification,
+    workers: int,
+    phases: Phases,
 ) -> None:
     """Parse every migrated file in parser processes; check its rows in plan order."""
     settings = result.settings
@@ -124,6 +135,7 @@ async def _check_rows(
     async with parse_in_order(jobs, workers=workers, budget_bytes=_BUDGET_BYTES) as parsed:
         for item in files:
             await _check_file(item, parsed.next_file(), database, result)
+            phases.step(item.size)
 
 
 async def _check_file(
