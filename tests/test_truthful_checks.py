@@ -108,6 +108,21 @@ def test_a_data_root_one_level_too_high_names_the_real_one(
     assert "holds no OctoPrompt data" in dry.stderr
 
 
+def test_one_level_too_high_with_the_database_inside_names_the_real_root(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    """The demo's layout run one level too high: the default state file and rejects file
+    would sit inside the data directory, but the mistake to name is the data directory."""
+    high = tmp_path / "sample-data"
+    high.mkdir()
+    shutil.copytree(clean_root.root, high / "data")
+    done = run_cli("--data-dir", high, "--db", high / "octoprompt.db")
+    assert done.returncode == 2, done.stdout
+    assert "holds no OctoPrompt data" in done.stderr
+    assert f"--data-dir {high / 'data'}" in done.stderr
+    assert not (high / "octoprompt.db").exists()
+
+
 # 3. A database holding anything the server's empty database does not is refused.
 
 
@@ -175,6 +190,18 @@ def test_a_dry_run_is_refused_where_a_real_run_is(
     finished = run_cli("--data-dir", clean_root.root, "--db", db, "--dry-run", "--resume")
     assert finished.returncode == 2
     assert "nothing to resume" in finished.stderr
+
+
+def test_a_dry_run_and_verify_leave_the_databases_folder_as_it_was(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    """Reading the ledger of a WAL database read-only left a -shm and a -wal beside it."""
+    db = tmp_path / "o.db"
+    assert run_cli("--data-dir", clean_root.root, "--db", db).returncode == 0
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert run_cli("--data-dir", clean_root.root, "--db", db, "--dry-run").returncode == 2
+    assert run_cli("verify", "--data-dir", clean_root.root, "--db", db).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_a_dry_run_checks_the_space_and_says_what_it_needs(

@@ -4,8 +4,7 @@ The refusals before the run (:mod:`~asyncmig.safety.refusals`), the space a run 
 (:mod:`~asyncmig.safety.space`), the lock that keeps a second run off a database
 (:mod:`~asyncmig.safety.lock`), the verified backup of the data root and the old database
 (:mod:`~asyncmig.safety.backup`), the rollback command (:mod:`~asyncmig.safety.rollback`),
-reading a database without leaving a file beside it (:mod:`~asyncmig.safety.peek`, for
-rollback and verify), and the crash points the fault-injection tests kill a real run at
+and the crash points the fault-injection tests kill a real run at
 (:mod:`~asyncmig.safety.faults`).
 
 May import: the base modules (errors, options, results, storage), :mod:`asyncmig.source`

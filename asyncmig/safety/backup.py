@@ -24,7 +24,6 @@ import xxhash
 
 from asyncmig.errors import ConfigError, MigrationError, WriteFailed, describe_os_error
 from asyncmig.safety import faults
-from asyncmig.safety.peek import open_untouched
 from asyncmig.storage import open_readonly, write_atomically
 
 if TYPE_CHECKING:
@@ -240,7 +239,7 @@ def inside(root: Path, rel: str, what: str) -> Path:
 
 def _check_db_copy(copy: Path) -> None:
     try:
-        with closing(open_untouched(copy)) as conn:
+        with closing(open_readonly(copy)) as conn:
             found = [row[0] for row in conn.execute("PRAGMA quick_check")]
     except sqlite3.DatabaseError as error:
         found = [str(error)]

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
+from asyncmig.safety import refusals
+from asyncmig.source.plan import plan_run
 from asyncmig.storage import probe_writable, side_files
 
 if TYPE_CHECKING:
@@ -187,6 +189,7 @@ class _Guarded:
             raise output.refused(f"it is {what} ({db_file}), which it would destroy")
         where = f"the data directory {self.options.data_dir} (only ever read)"
         if self.data_root == target or self.data_root in target.parents:
+            self._refuse_no_data()  # a data directory one level too high: that is the mistake
             raise output.refused(f"it is inside {where}", f"pass {output.option} a file outside it")
         if self._in_data_root(found):
             why = f"it is a hard link to a file of {where}"
@@ -197,6 +200,13 @@ class _Guarded:
         if identity is not None and identity in _std_streams():
             why = "it is where this run's standard output or error already goes"
             raise output.refused(why)
+
+    def _refuse_no_data(self) -> None:
+        """When the data directory holds no OctoPrompt data, say that (and where the data
+        is) rather than what it makes of an output inside it; planned only on this path."""
+        if self.data_root.is_dir():
+            data_dir = self.options.data_dir
+            refusals.refuse_no_data(plan_run(data_dir, self.options.db), data_dir)
 
     def _in_data_root(self, found: os.stat_result | None) -> bool:
         """A hard link to one of the data root's files (looked for only when the file has

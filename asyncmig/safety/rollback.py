@@ -14,9 +14,8 @@ import msgspec
 
 from asyncmig.errors import ConfigError
 from asyncmig.safety import backup, lock
-from asyncmig.safety.peek import open_untouched
 from asyncmig.safety.refusals import refuse_if_in_use
-from asyncmig.storage import new_file, remove_database, side_files
+from asyncmig.storage import new_file, open_readonly, remove_database, side_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,7 +73,7 @@ def refuse_unless_ours(db: Path) -> None:
     if not db.exists():
         return
     try:
-        with closing(open_untouched(db)) as conn:
+        with closing(open_readonly(db)) as conn:
             ours = conn.execute(_LEDGER).fetchone() is not None
     except sqlite3.DatabaseError as error:
         raise ConfigError(

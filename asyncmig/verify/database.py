@@ -10,7 +10,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.safety.peek import open_untouched
+from asyncmig.storage import open_readonly
 from asyncmig.verify.schema import Expected
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Database:
         """Open ``db`` read-only, leaving no file beside it; ConfigError when it is not a
         SQLite database."""
         try:
-            conn = open_untouched(db, check_same_thread=False)
+            conn = open_readonly(db, check_same_thread=False)
             for statement in _EXPECTED_DDL:
                 conn.execute(statement)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -67,7 +67,7 @@ class Database:
     def changed_elsewhere(self) -> bool:
         """Whether another process wrote the database (or its -wal) since it was opened, or
         opened it while this connection read without locks (see
-        :func:`asyncmig.safety.peek.open_untouched`): what was read may then mix old and
+        :func:`asyncmig.storage.open_readonly`): what was read may then mix old and
         new pages. Reading changes neither file."""
         opened = self.watched is not None and self.watched.exists()
         return opened or _fingerprint(self.files) != self.before
