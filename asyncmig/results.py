@@ -28,8 +28,16 @@ class Counts(msgspec.Struct, frozen=True):
     duplicate: int = 0
 
     def __add__(self, other: Counts) -> Counts:
-        mine, theirs = msgspec.structs.astuple(self), msgspec.structs.astuple(other)
-        return Counts(*(a + b for a, b in zip(mine, theirs, strict=True)))
+        # Spelled out: added once per batch and per rejected record, the generic
+        # astuple-and-zip form was 40 ms of a 1.4 s run on 100 MB of small files.
+        return Counts(
+            self.found + other.found,
+            self.migrated + other.migrated,
+            self.upgraded + other.upgraded,
+            self.rejected + other.rejected,
+            self.orphaned + other.orphaned,
+            self.duplicate + other.duplicate,
+        )
 
     @property
     def seen(self) -> int:
