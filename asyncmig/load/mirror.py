@@ -9,7 +9,11 @@ database (:mod:`asyncmig.output.statefile`).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import anyio
 
 from asyncmig.errors import AsyncmigError
 from asyncmig.load import ledger
@@ -18,17 +22,21 @@ from asyncmig.results import Counts
 from asyncmig.source.layout import ENTITIES
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from asyncmig.load.ledger import Checkpoint, FileRecord
+    from asyncmig.load.ledger import Summary
     from asyncmig.load.writer import Writer
     from asyncmig.output.statefile import StateFile
 
 
 async def write_state(writer: Writer, state: StateFile, status: str = "incomplete") -> None:
-    """Write the state file from what the ledger has committed (between transactions)."""
-    if not isinstance(state, NoStateFile):
-        state.write(status, mirror(await ledger.read_committed(writer)))
+    """Write the state file from what the ledger has committed (between transactions, so a
+    read-only connection of its own sees exactly the committed rows)."""
+    if isinstance(state, NoStateFile):
+        return
+    assert not writer.in_transaction, "only committed rows are read"
+    paths = state.listed_paths()
+    found = await anyio.to_thread.run_sync(ledger.summarize, Path(writer.path), paths)
+    if found is not None:
+        state.write(status, mirror(found))
 
 
 def write_state_at_end(db: Path, state: StateFile, status: str) -> None:
@@ -38,48 +46,36 @@ def write_state_at_end(db: Path, state: StateFile, status: str) -> None:
     that ended the run is the one to report."""
     if isinstance(state, NoStateFile):
         return
-    with contextlib.suppress(AsyncmigError, OSError):
-        found = ledger.read(db)
+    with contextlib.suppress(AsyncmigError, OSError, sqlite3.Error):
+        found = ledger.summarize(db, state.listed_paths())
         if found is not None:
             state.write(status, mirror(found))
 
 
-def mirror(checkpoint: Checkpoint) -> Committed:
-    """What the state file shows of ``checkpoint``."""
-    files = checkpoint.files
-    tables = _tables(files)
-    damaged = [
-        f"{record.path}: damaged: {record.outcome.damage_message}"
-        for record in files
-        if record.outcome is not None and record.outcome.damage_message is not None
-    ]
+def mirror(summary: Summary) -> Committed:
+    """What the state file shows of the ledger's ``summary``."""
+    tables = {entity.table: summary.tables.get(entity.table, Counts()) for entity in ENTITIES}
     total = sum(tables.values(), Counts())
+    unfinished = summary.unfinished
+    current = unfinished[0] if unfinished and unfinished[2] in ("started", "loading") else None
     return Committed(
-        phase=checkpoint.run.status,
-        files_done=checkpoint.done_files,
-        files_total=len(files),
-        current_file=next((r.path for r in files if r.status in ("started", "loading")), None),
-        completed_tables=_completed(checkpoint, list(tables)),
+        phase=summary.phase,
+        files_done=summary.files_done,
+        files_total=summary.files_total,
+        current_file=current,
+        completed_tables=_completed(summary, list(tables)),
         tables=tables,
-        problems=total.rejected + total.orphaned + total.duplicate + len(damaged),
-        damaged=damaged,
-        done_paths=frozenset(record.path for record in files if record.done),
+        problems=total.rejected + total.orphaned + total.duplicate + len(summary.damaged),
+        damaged=[f"{path}: damaged: {why}" for path, why in summary.damaged],
+        done_paths=summary.done_among,
     )
 
 
-def _tables(files: list[FileRecord]) -> dict[str, Counts]:
-    """Each table's counts: the sum of its files' committed counts."""
-    tables = {entity.table: Counts() for entity in ENTITIES}
-    for record in files:
-        if record.table is not None:
-            tables[record.table] = tables.get(record.table, Counts()) + record.counts
-    return tables
-
-
-def _completed(checkpoint: Checkpoint, order: list[str]) -> list[str]:
+def _completed(summary: Summary, order: list[str]) -> list[str]:
     """Tables whose every file is done: all of them once the load is, else those before
     the table of the first file not done (files load in plan order, table by table)."""
-    unfinished = next((record for record in checkpoint.files if not record.done), None)
-    if checkpoint.run.status in ("finishing", "complete") or unfinished is None:
+    unfinished = summary.unfinished
+    if summary.phase in ("finishing", "complete") or unfinished is None:
         return order
-    return order[: order.index(unfinished.table)] if unfinished.table in order else []
+    table = unfinished[1]
+    return order[: order.index(table)] if table in order else []

@@ -102,6 +102,11 @@ class StateFile:
         self._table = table
         return table_ended or time.monotonic() - self._written >= _EVERY
 
+    def listed_paths(self) -> list[str]:
+        """The files of the rejected records the file would list (the ledger says which of
+        them it holds whole)."""
+        return sorted({r.path for r in self.report().rejections[:_LISTED_ERRORS]})
+
     def write(self, status: str, committed: Committed) -> None:
         """Write the file: ``status`` and what ``committed`` says; WriteFailed if it cannot."""
         report = self.report()
@@ -143,6 +148,9 @@ class NoStateFile(StateFile):
 
     def due(self, table: str | None) -> bool:
         return False
+
+    def listed_paths(self) -> list[str]:
+        return []
 
     def write(self, status: str, committed: Committed) -> None:
         pass
