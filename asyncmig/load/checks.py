@@ -14,7 +14,7 @@ import anyio
 
 from asyncmig.errors import ConfigError
 from asyncmig.load import ledger
-from asyncmig.load.resume import (
+from asyncmig.load.ledger.resume import (
     Resume,
     plan_resume,
     refuse_if_migrated,

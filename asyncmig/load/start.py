@@ -17,7 +17,7 @@ import anyio
 from asyncmig.errors import ConfigError
 from asyncmig.load import checks, ledger
 from asyncmig.load.checks import Prepared
-from asyncmig.load.resume import earlier_runs, set_aside_rejects
+from asyncmig.load.ledger.resume import earlier_runs, set_aside_rejects
 from asyncmig.load.writer import Writer
 from asyncmig.results import FileOutcome, FileResult, StartFacts
 from asyncmig.safety import backup, faults, lock, outputs, refusals

@@ -16,7 +16,7 @@ from asyncmig.results import EarlierRuns
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from asyncmig.load.ledger import Checkpoint, FileRecord
+    from asyncmig.load.ledger.tables import Checkpoint, FileRecord
     from asyncmig.options import Options
     from asyncmig.source.plan import SourceFile
 
