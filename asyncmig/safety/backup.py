@@ -15,8 +15,7 @@ import shutil
 import sqlite3
 import stat
 import time
-from contextlib import closing
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -144,13 +143,13 @@ def _failed(error: OSError, path: Path, dest: Path) -> WriteFailed:
 
 def _verified(source: Path, copy: Path, rel: str) -> Entry:
     mode = stat.S_IMODE(source.stat().st_mode)
-    size, digest = _hash(source)
-    if (size, digest) != _hash(copy):
+    size, digest = file_hash(source)
+    if (size, digest) != file_hash(copy):
         raise MigrationError(f"the backup copy of {source} differs from it: {copy}")
     return Entry(rel, size, mode, digest)
 
 
-def _hash(path: Path) -> tuple[int, str]:
+def file_hash(path: Path) -> tuple[int, str]:
     digest = xxhash.xxh3_128()
     size = 0
     with path.open("rb") as stream:
@@ -182,92 +181,3 @@ def _clear(folder: Path) -> None:
             shutil.rmtree(child)
         else:
             child.unlink()
-
-
-def read_manifest(folder: Path) -> Manifest:
-    """The manifest of the backup ``folder``; ConfigError when it has none or a broken one."""
-    try:
-        return msgspec.json.decode((folder / MANIFEST).read_bytes(), type=Manifest)
-    except (OSError, msgspec.DecodeError) as error:
-        raise ConfigError(f"{folder} is not a complete asyncmig backup: {error}") from None
-
-
-def check_restorable(folder: Path, data_dir: Path) -> Manifest:
-    """The manifest of ``folder`` once everything a restore would do is known to work:
-    every file it lists lies inside the backup and would be copied to a place inside
-    ``data_dir`` (symbolic links followed), matches its size and hash, and the database
-    copy, if there is one, is a sound SQLite database. ConfigError naming the first that
-    is not; nothing is written."""
-    manifest = read_manifest(folder)
-    for entry in manifest.files:
-        source = inside(folder, entry.path, "the backup")
-        inside(data_dir, entry.path, "the data directory")
-        if not source.is_file() or _hash(source) != (entry.size, entry.digest):
-            raise ConfigError(
-                f"the backup copy {source} is damaged or missing, so nothing was done: "
-                "restore another backup, or copy what is sound back by hand"
-            )
-    if manifest.old_db is not None:
-        _check_db_copy(inside(folder / DB_FOLDER, manifest.old_db, "the backup"))
-    return manifest
-
-
-def inside(root: Path, rel: str, what: str) -> Path:
-    """``root / rel``, refused (ConfigError) unless ``rel`` is a relative path without
-    ``..`` that stays inside ``root`` once symbolic links are followed."""
-    path = PurePosixPath(rel)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise ConfigError(
-            f"the backup's manifest lists {rel!r}, which is not a path inside {what}: it was "
-            "altered, so nothing was done; restore another backup"
-        )
-    joined = root / path
-    try:
-        escapes = not joined.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError, ValueError) as error:  # a link loop, a NUL in the name
-        raise ConfigError(
-            f"cannot follow the backup's {rel!r} in {what} {root} ({error}), so nothing was "
-            "done: restore by hand"
-        ) from None
-    if escapes:
-        raise ConfigError(
-            f"{joined} leads outside {what} {root} through a symbolic link, so nothing was "
-            "done: remove that link, or restore by hand"
-        )
-    return joined
-
-
-def _check_db_copy(copy: Path) -> None:
-    try:
-        with closing(open_readonly(copy)) as conn:
-            found = [row[0] for row in conn.execute("PRAGMA quick_check")]
-    except sqlite3.DatabaseError as error:
-        found = [str(error)]
-    if found != ["ok"]:
-        raise ConfigError(
-            f"the backup's database copy {copy} is damaged or missing ({'; '.join(found[:3])}), "
-            "so nothing was done: restore another backup, or copy its files back by hand"
-        )
-
-
-def restore(folder: Path, data_dir: Path, manifest: Manifest) -> list[str]:
-    """Copy the files of a backup :func:`check_restorable` passed back into ``data_dir``
-    (modes kept), each copy checked against the manifest. Returns the paths restored."""
-    done = []
-    for entry in manifest.files:
-        source = inside(folder, entry.path, "the backup")
-        dest = inside(data_dir, entry.path, "the data directory")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
-        os.chmod(dest, stat.S_IMODE(entry.mode) & 0o777)
-        if _hash(dest) != (entry.size, entry.digest):
-            raise MigrationError(f"the restored copy {dest} differs from the backup's {source}")
-        done.append(entry.path)
-    return done
-
-
-def put_back_db(folder: Path, manifest: Manifest, db: Path) -> None:
-    """Copy the database the backup holds (``manifest.old_db``) to ``db``, owner-only."""
-    assert manifest.old_db is not None
-    shutil.copy2(inside(folder / DB_FOLDER, manifest.old_db, "the backup"), db)
-    os.chmod(db, 0o600)

@@ -14,6 +14,7 @@ import msgspec
 
 from asyncmig.errors import ConfigError
 from asyncmig.safety import backup, lock
+from asyncmig.safety import restore as restore_backup
 from asyncmig.safety.refusals import refuse_if_in_use
 from asyncmig.storage import new_file, open_readonly, remove_database, side_files
 
@@ -52,7 +53,7 @@ def plan(db: Path, state_file: Path, restore: Path | None, data_dir: Path | None
     steps = [f"delete {p}" for p in doomed]
     manifest = None
     if restore is not None and data_dir is not None:
-        manifest = backup.check_restorable(restore, data_dir)
+        manifest = restore_backup.check_restorable(restore, data_dir)
         steps.append(
             f"copy the {len(manifest.files)} file(s) of {restore} into {data_dir} "
             "(each checked against the backup)"
@@ -132,9 +133,9 @@ def _carry_out(
 ) -> None:
     manifest = planned.manifest
     if manifest is not None and restore is not None and data_dir is not None:
-        backup.restore(restore, data_dir, manifest)
+        restore_backup.restore(restore, data_dir, manifest)
     remove_database(db)
     remove_database(new_file(db))
     state_file.unlink(missing_ok=True)
     if manifest is not None and restore is not None and manifest.old_db is not None:
-        backup.put_back_db(restore, manifest, db)
+        restore_backup.put_back_db(restore, manifest, db)
