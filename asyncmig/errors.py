@@ -161,15 +161,13 @@ def full_disk(path: str, needed: int | None = None) -> str:
     while not os.path.isdir(folder) or (not os.path.ismount(folder) and folder != "/"):
         folder = os.path.dirname(folder)
     try:
-        free = _size(shutil.disk_usage(folder).free) + " free"
+        free = size_text(shutil.disk_usage(folder).free) + " free"
     except OSError:
         free = "free space unknown"
-    need = f", {_size(needed)} needed" if needed is not None else ""
+    need = f", {size_text(needed)} needed" if needed is not None else ""
     return f"the file system mounted at {folder} is full ({free}{need}); free space there"
 
 
-def _size(nbytes: int) -> str:
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.1f} {unit}"
-    return f"{nbytes} bytes"
+def size_text(nbytes: int) -> str:
+    """A size as the messages and the summary write it: GB from 100 MB on, else MB."""
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**8 else f"{nbytes / 1e6:.1f} MB"

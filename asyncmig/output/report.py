@@ -7,7 +7,7 @@ from typing import Final
 
 import msgspec
 
-from asyncmig.errors import ExitStatus, one_line
+from asyncmig.errors import ExitStatus, one_line, size_text
 from asyncmig.options import Options  # noqa: TC001 - msgspec reads field types at runtime
 from asyncmig.results import Counts, DiskNeed, EarlierRuns, FileOutcome, PeakMemory, Rejection
 
@@ -201,7 +201,7 @@ def _throughput_line(report: Report, verb: str) -> str:
 def _estimate_lines(report: Report) -> list[str]:
     """A dry run: the disk a real run needs, and about how long it takes."""
     lines = [
-        f"a real run needs about {_size(need.nbytes)} free on the file system of "
+        f"a real run needs about {size_text(need.nbytes)} free on the file system of "
         f"{need.folder} ({need.what})"
         for need in report.disk
     ]
@@ -210,10 +210,6 @@ def _estimate_lines(report: Report) -> list[str]:
         "run's time, as measured here; rough: within about a factor of two)"
     )
     return lines
-
-
-def _size(nbytes: int) -> str:
-    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**8 else f"{nbytes / 1e6:.1f} MB"
 
 
 def _duration(seconds: float) -> str:

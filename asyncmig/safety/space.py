@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from asyncmig.errors import ConfigError
+from asyncmig.errors import ConfigError, size_text
 from asyncmig.results import DiskNeed
 from asyncmig.storage import side_files
 from asyncmig.targets.octoprompt import LOAD_PRAGMAS
@@ -68,16 +68,11 @@ def needs(options: Options, *, load_bytes: int, backup_bytes: int) -> tuple[Disk
     for folder, nbytes, what in parts:
         device = os.stat(existing(folder)).st_dev
         found.setdefault(device, (folder, []))[1].append((nbytes, what))
-    return tuple(
-        DiskNeed(
-            str(folder), sum(n for n, _ in items), ", ".join(f"{w} {size(n)}" for n, w in items)
-        )
-        for folder, items in found.values()
-    )
+    return tuple(_need(folder, items) for folder, items in found.values())
 
 
 def _need(folder: Path, items: list[tuple[int, str]]) -> DiskNeed:
-    words = ", ".join(f"{what} {size(nbytes)}" for nbytes, what in items)
+    words = ", ".join(f"{what} {size_text(nbytes)}" for nbytes, what in items)
     return DiskNeed(str(folder), sum(nbytes for nbytes, _ in items), words)
 
 
@@ -99,8 +94,8 @@ def check(disk: Sequence[DiskNeed]) -> None:
         if free < need.nbytes:
             raise ConfigError(
                 f"not enough free space on the file system of {need.folder}: {need.what} "
-                f"need about {size(need.nbytes)}, {size(free)} is free. Free some space, put "
-                "the backup elsewhere with --backup-dir, or skip it with --no-backup"
+                f"need about {size_text(need.nbytes)}, {size_text(free)} is free. Free some "
+                "space, put the backup elsewhere with --backup-dir, or skip it with --no-backup"
             )
 
 
@@ -110,7 +105,3 @@ def existing(folder: Path) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return folder
-
-
-def size(nbytes: int) -> str:
-    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**8 else f"{nbytes / 1e6:.1f} MB"
