@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import PROJECT_ROOT, run_cli
-from oracle import expected
-from test_migrate import assert_rows_match
+from test_safety import assert_oracle
 
 import asyncmig
 from asyncmig.options import Options
@@ -107,14 +106,6 @@ def assert_state_agrees(state_path: Path, db: Path) -> dict[str, Any]:
             t: n for t, n in committed.items() if n
         }
     return state
-
-
-def assert_oracle(db: Path, root: Path) -> None:
-    with closing(sqlite3.connect(db)) as conn:
-        (migrated_at,) = conn.execute(
-            "SELECT value FROM asyncmig_run WHERE key = 'migrated_at'"
-        ).fetchone()
-    assert_rows_match(db, expected(root, migrated_at=int(migrated_at)))
 
 
 # --- a full disk -----------------------------------------------------------------------

@@ -24,6 +24,7 @@ import anyio
 import pytest
 import xxhash
 from conftest import PROJECT_ROOT, run_cli, tree_digest
+from test_verify import _sql
 
 import asyncmig
 from asyncmig.targets.octoprompt import TARGET
@@ -31,15 +32,6 @@ from asyncmig.verify.database import Database
 
 if TYPE_CHECKING:
     from benchmarks.generate import GenerateResult
-
-
-def _sql(db: Path, *statements: str) -> Any:
-    """Run ``statements`` and commit; the first column of the last one's first row."""
-    with closing(sqlite3.connect(db)) as conn, conn:
-        row = None
-        for statement in statements:
-            row = conn.execute(statement).fetchone()
-    return row[0] if row else None
 
 
 def _listing(folder: Path) -> list[str]:

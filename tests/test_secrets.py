@@ -88,8 +88,8 @@ def _written(out: Path) -> dict[str, bytes]:
     }
 
 
-def test_no_key_leaks_at_any_verbosity(tmp_path: Path) -> None:
-    root = write_root(tmp_path / "data")
+def _every_output(root: Path, tmp_path: Path) -> dict[str, bytes]:
+    """Migrate ``root`` once per verbosity of RUNS: every byte each run wrote or printed."""
     outputs: dict[str, bytes] = {}
     for run, flags in enumerate(RUNS):
         out = tmp_path / f"out-{run}"
@@ -100,6 +100,12 @@ def test_no_key_leaks_at_any_verbosity(tmp_path: Path) -> None:
         outputs[f"{out} stdout"] = done.stdout.encode()
         outputs[f"{out} stderr"] = done.stderr.encode()
         outputs.update(_written(out))
+    return outputs
+
+
+def test_no_key_leaks_at_any_verbosity(tmp_path: Path) -> None:
+    root = write_root(tmp_path / "data")
+    outputs = _every_output(root, tmp_path)
     code, stdout, terminal = run_on_a_terminal(
         "--data-dir", root, "--db", tmp_path / "tty" / "o.db", "--verbose"
     )
@@ -215,16 +221,7 @@ def write_hidden_root(base: Path) -> Path:
 
 def test_no_secret_under_another_name_leaks(tmp_path: Path) -> None:
     root = write_hidden_root(tmp_path / "data")
-    outputs: dict[str, bytes] = {}
-    for run, flags in enumerate(RUNS):
-        out = tmp_path / f"out-{run}"
-        out.mkdir()
-        args = [a.format(out=out) for a in flags]
-        done = run_cli("--data-dir", root, "--db", out / "o.db", "--progress-interval", "0", *args)
-        assert done.returncode == 3, done.stderr
-        outputs[f"{out} stdout"] = done.stdout.encode()
-        outputs[f"{out} stderr"] = done.stderr.encode()
-        outputs.update(_written(out))
+    outputs = _every_output(root, tmp_path)
 
     for n, secret in HIDDEN.items():
         leaks = [name for name, text in outputs.items() if _hidden(n).encode() in text]
