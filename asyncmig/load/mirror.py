@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-import anyio
 
 from asyncmig.errors import AsyncmigError
 from asyncmig.load import ledger
@@ -22,21 +19,20 @@ from asyncmig.results import Counts
 from asyncmig.source.layout import ENTITIES
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from asyncmig.load.ledger import Summary
     from asyncmig.load.writer import Writer
     from asyncmig.output.statefile import StateFile
 
 
 async def write_state(writer: Writer, state: StateFile, status: str = "incomplete") -> None:
-    """Write the state file from what the ledger has committed (between transactions, so a
-    read-only connection of its own sees exactly the committed rows)."""
+    """Write the state file from what the ledger has committed (read through the writer
+    between transactions: exactly the committed rows)."""
     if isinstance(state, NoStateFile):
         return
-    assert not writer.in_transaction, "only committed rows are read"
-    paths = state.listed_paths()
-    found = await anyio.to_thread.run_sync(ledger.summarize, Path(writer.path), paths)
-    if found is not None:
-        state.write(status, mirror(found))
+    found = await ledger.summarize_committed(writer, state.listed_paths())
+    state.write(status, mirror(found))
 
 
 def write_state_at_end(db: Path, state: StateFile, status: str) -> None:

@@ -20,6 +20,7 @@ writer only as a type (it runs the statements written here).
 from asyncmig.load.ledger.reading import Summary as Summary
 from asyncmig.load.ledger.reading import read as read
 from asyncmig.load.ledger.reading import summarize as summarize
+from asyncmig.load.ledger.reading import summarize_committed as summarize_committed
 from asyncmig.load.ledger.tables import DONE as DONE
 from asyncmig.load.ledger.tables import SCHEMA as SCHEMA
 from asyncmig.load.ledger.tables import Checkpoint as Checkpoint
@@ -49,4 +50,5 @@ __all__ = (
     "settings_rows",
     "source_of",
     "summarize",
+    "summarize_committed",
 )

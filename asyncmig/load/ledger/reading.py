@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from asyncmig.load.writer import Writer
+
 _SELECT_FILES: Final = (
     "SELECT file_no, path, size, mtime_ns, digest, consumed, status, counts, outcome, tbl "
     "FROM asyncmig_files ORDER BY file_no"
@@ -75,32 +77,56 @@ _UNFINISHED: Final = (
 
 
 def summarize(db: Path, paths: Sequence[str] = ()) -> Summary | None:
-    """What ``db``'s ledger has committed (read through a read-only connection of its own);
-    None when it holds none. ``paths``: files to say of whether they are done."""
+    """What ``db``'s ledger has committed, read through a read-only connection of its own
+    (once a run has ended); None when it holds none. ``paths``: files to say of whether
+    they are done."""
     with closing(open_readonly(db)) as conn:
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'asyncmig_run'").fetchone():
             return None
-        rows = dict(conn.execute("SELECT key, value FROM asyncmig_run").fetchall())
-        tables: dict[str, Counts] = {}
-        total = done = 0
-        for table, files, finished, *counts in conn.execute(_BY_TABLE):
-            total, done = total + files, done + finished
-            if table is not None:
-                tables[table] = Counts(*counts)
-        unfinished = conn.execute(_UNFINISHED).fetchone()
-        marks = ", ".join("?" * len(paths))
-        among = conn.execute(
-            f"SELECT path FROM asyncmig_files WHERE {_DONE_SQL} AND path IN ({marks})", list(paths)
-        )
-        return Summary(
-            phase=decode_settings(rows).status,
-            files_total=total,
-            files_done=done,
-            tables=tables,
-            damaged=[(str(path), str(why)) for path, why in conn.execute(_DAMAGED)],
-            unfinished=tuple(unfinished) if unfinished else None,
-            done_among=frozenset(str(path) for (path,) in among),
-        )
+        queries = _queries(paths)
+        return _summary({name: conn.execute(*query).fetchall() for name, query in queries.items()})
+
+
+async def summarize_committed(writer: Writer, paths: Sequence[str] = ()) -> Summary:
+    """The same, through the writer's own connection between transactions (during a run:
+    no connection to open, no thread to start)."""
+    assert not writer.in_transaction, "only committed rows are read"
+    found: dict[str, list[Any]] = {}
+    async with writer.guard():
+        for name, (sql, parameters) in _queries(paths).items():
+            found[name] = list(await writer.conn.execute_fetchall(sql, parameters))
+    return _summary(found)
+
+
+def _queries(paths: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+    marks = ", ".join("?" * len(paths))
+    among = f"SELECT path FROM asyncmig_files WHERE {_DONE_SQL} AND path IN ({marks})"
+    return {
+        "run": ("SELECT key, value FROM asyncmig_run", []),
+        "tables": (_BY_TABLE, []),
+        "unfinished": (_UNFINISHED, []),
+        "damaged": (_DAMAGED, []),
+        "among": (among, list(paths)),
+    }
+
+
+def _summary(found: dict[str, list[Any]]) -> Summary:
+    tables: dict[str, Counts] = {}
+    total = done = 0
+    for table, files, finished, *counts in found["tables"]:
+        total, done = total + files, done + finished
+        if table is not None:
+            tables[table] = Counts(*counts)
+    unfinished = found["unfinished"]
+    return Summary(
+        phase=decode_settings({str(k): str(v) for k, v in found["run"]}).status,
+        files_total=total,
+        files_done=done,
+        tables=tables,
+        damaged=[(str(path), str(why)) for path, why in found["damaged"]],
+        unfinished=tuple(unfinished[0]) if unfinished else None,
+        done_among=frozenset(str(path) for (path,) in found["among"]),
+    )
 
 
 def _file_record(row: tuple[Any, ...]) -> FileRecord:
