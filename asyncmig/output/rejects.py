@@ -12,7 +12,6 @@ when a rejects file is being written. The file is meant to be shareable for supp
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from typing import IO, TYPE_CHECKING, Final, Literal
@@ -25,7 +24,6 @@ from asyncmig.output.originals import Originals, read_excerpt
 from asyncmig.results import Rejection
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from asyncmig.results import Duplicate
@@ -111,8 +109,10 @@ class Rejects:
         self.file_done()
         if self._out is not None:
             out, self._out = self._out, None
-            with self._failing_write():
+            try:
                 out.close()
+            except OSError as error:
+                raise self._failed(error) from error
 
     @property
     def exceeded(self) -> bool:
@@ -207,18 +207,16 @@ class Rejects:
 
     def _write(self, line: RejectLine) -> None:
         if self._out is not None:
-            with self._failing_write():
+            try:  # per line: a plain try, not a context manager's generator
                 self._out.write(self._encoder.encode(line) + b"\n")
+            except OSError as error:
+                raise self._failed(error) from error
             self.lines += 1
 
-    @contextlib.contextmanager
-    def _failing_write(self) -> Iterator[None]:
-        """A write that fails (a full disk) ends the run as a failed write naming the file."""
-        try:
-            yield
-        except OSError as error:
-            doing = f"could not write the rejects file {self.path}"
-            raise WriteFailed(describe_os_error(error, doing, path=self.path)) from error
+    def _failed(self, error: OSError) -> WriteFailed:
+        """A write that failed (a full disk) ends the run as a failed write naming the file."""
+        doing = f"could not write the rejects file {self.path}"
+        return WriteFailed(describe_os_error(error, doing, path=self.path))
 
     async def _read_again(self, source: SourceFile, indexes: list[int]) -> list[bytes | None]:
         """The originals of these entries (ascending), read again from the file."""
