@@ -17,8 +17,10 @@ FileStatus = Literal["migrated", "damaged", "orphaned", "not_migrated", "unreada
 
 
 class Counts(msgspec.Struct, frozen=True):
-    """What became of one table's records; ``found`` is the sum of the four outcomes, and
-    ``upgraded`` counts records that needed a known legacy upgrade."""
+    """What became of one table's records; ``found`` is the sum of the five outcomes
+    (migrated, rejected, orphaned, duplicate, superseded). ``upgraded`` counts migrated
+    records that needed a known legacy upgrade, ``rekeyed`` migrated records that moved to
+    a new id because theirs was taken (both are parts of ``migrated``)."""
 
     found: int = 0
     migrated: int = 0
@@ -26,6 +28,9 @@ class Counts(msgspec.Struct, frozen=True):
     rejected: int = 0
     orphaned: int = 0
     duplicate: int = 0
+    rekeyed: int = 0
+    #: Records replaced by a later one for the same key (MCP server states: last wins).
+    superseded: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         # Spelled out: added once per batch and per rejected record, the generic
@@ -37,12 +42,14 @@ class Counts(msgspec.Struct, frozen=True):
             self.rejected + other.rejected,
             self.orphaned + other.orphaned,
             self.duplicate + other.duplicate,
+            self.rekeyed + other.rekeyed,
+            self.superseded + other.superseded,
         )
 
     @property
     def seen(self) -> int:
         """Records accounted for so far (``found`` once the file is done)."""
-        return self.migrated + self.rejected + self.orphaned + self.duplicate
+        return self.migrated + self.rejected + self.orphaned + self.duplicate + self.superseded
 
 
 class FileOutcome(msgspec.Struct, frozen=True):

@@ -28,6 +28,14 @@ class Entity:
     parent_table: str | None = None
     parent_field: str | None = None
     row_id: Callable[[Record], str] = lambda record: str(record.id)  # type: ignore[attr-defined]
+    #: What a record whose row id the table already holds becomes (spec section 5):
+    #: "rekey" (integer ids: a copy is a duplicate, other data moves to a new id),
+    #: "duplicate" (a repeated link, whatever its data), "reject" (string ids: a copy is a
+    #: duplicate, other data is rejected naming both), "replace" (a current state: the
+    #: last record wins, the earlier ones are superseded).
+    on_conflict: Literal["rekey", "duplicate", "reject", "replace"] = "rekey"
+    #: For records that have no table of their own: the table they are folded into.
+    folds_into: str | None = None
 
     @property
     def is_container(self) -> bool:
@@ -49,9 +57,14 @@ def _resource_id(record: Record) -> str:
     return f"{record.serverId}:{record.uri}"
 
 
-def _mcp(table: str, struct: type[Record], row_id: Callable[[Record], str] | None = None) -> Entity:
+def _mcp(
+    table: str,
+    struct: type[Record],
+    row_id: Callable[[Record], str] | None = None,
+    on_conflict: Literal["rekey", "duplicate", "reject", "replace"] = "reject",
+) -> Entity:
     name = table.removeprefix("mcp_") + ".json"
-    entity = Entity(table, struct, (f"mcp_{name}", name), "mcp_storage")
+    entity = Entity(table, struct, (f"mcp_{name}", name), "mcp_storage", on_conflict=on_conflict)
     return entity if row_id is None else replace(entity, row_id=row_id)
 
 
@@ -84,9 +97,10 @@ ENTITIES: Final[tuple[Entity, ...]] = (
         "prompt_storage",
         top_level="array",
         row_id=_prompt_project_id,
+        on_conflict="duplicate",
     ),
-    _mcp("mcp_server_configs", schemas.McpServerConfig),
-    _mcp("mcp_server_states", schemas.McpServerState, row_id=_state_id),
+    _mcp("mcp_server_configs", schemas.McpServerConfig, on_conflict="rekey"),
+    _mcp("mcp_server_states", schemas.McpServerState, row_id=_state_id, on_conflict="replace"),
     _mcp("mcp_tools", schemas.McpTool),
     _mcp("mcp_resources", schemas.McpResource, row_id=_resource_id),
     _mcp("mcp_tool_executions", schemas.McpToolExecution),
