@@ -87,12 +87,25 @@ class Rejection(msgspec.Struct, frozen=True):
     offset: int | None = None
 
 
-class Duplicate(msgspec.Struct, frozen=True):
-    """A row of a batch whose id its table already holds, and the file of the first copy."""
+class Conflict(msgspec.Struct, frozen=True):
+    """A row of a batch whose id its table already holds and that is not migrated: a copy
+    (duplicate) or a record whose string id cannot move (rejected); ``holder`` names where
+    the record holding the id (or the copied one) came from."""
 
     index: int
     row_id: str
-    first_path: str
+    outcome: Literal["duplicate", "rejected"]
+    holder: str
+
+
+class Moved(msgspec.Struct, frozen=True):
+    """A record migrated under a new id: its id was taken by a different record."""
+
+    path: str
+    index: int
+    table: str
+    old_id: str
+    new_id: str
 
 
 class DiskNeed(msgspec.Struct, frozen=True):

@@ -34,7 +34,7 @@ class RowsHead(msgspec.Struct, tag=True, frozen=True):
 
     heads: list[tuple[str, int, int | float, int | float]]
     indexes: list[int]
-    upgraded: int
+    upgraded: list[int]
     consumed: int
     nbytes: int
     position: int = 0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from asyncmig.errors import ParserCrashed, SourceChanged
+from asyncmig.load import fold
 from asyncmig.results import Counts, FileOutcome, FileResult, FileStatus
 from asyncmig.source.messages import Done, Failed, Notice, Opened, Reject, Rows
 
@@ -28,6 +29,7 @@ async def apply_file(
     progress: Progress,
     *,
     include_orphans: bool,
+    strict: bool = False,
     earlier: Counts | None = None,
 ) -> FileResult:
     """Apply one file's messages in order. Ends early (status "stopped") once ``rejects``
@@ -38,6 +40,7 @@ async def apply_file(
     orphan_reason = await _orphan_reason(source, batches)
     writes = orphan_reason is None or include_orphans
     applying = _Applying(source, batches, rejects, progress, writes, orphan_reason)
+    applying.strict = strict
     applying.counts = earlier or Counts()
     try:
         return await applying.apply(messages)
@@ -66,6 +69,7 @@ class _Applying:
         self.table = source.entity.table
         self.counts = Counts()
         self.warnings: list[str] = []
+        self.strict = False
 
     async def apply(self, messages: AsyncIterator[Message]) -> FileResult:
         """Every message of the file, in order, to its Done (or Failed, or the stop)."""
@@ -90,14 +94,26 @@ class _Applying:
         """Write one batch (or list it as orphaned)."""
         added = len(batch.rows)
         if not self.writes:
-            self._count(orphaned=added, upgraded=batch.upgraded)
+            self._count(orphaned=added)
             await self.rejects.orphaned(self.source, batch, self.reason or "")
+        elif self.source.entity is not None and self.source.entity.folds_into is not None:
+            folded = await fold.links(self.batches, self.source, batch, strict=self.strict)
+            self._count(**folded.counts)
+            if folded.listed:
+                await self.rejects.conflicts(self.source, folded.listed)
         else:
-            duplicates = await self.batches.write(self.source, batch)
-            dupes = len(duplicates)
-            self._count(migrated=added - dupes, duplicate=dupes, upgraded=batch.upgraded)
-            if duplicates:
-                await self.rejects.duplicates(self.source, duplicates)
+            resolved = await self.batches.write(self.source, batch)
+            missed = resolved.not_migrated
+            self._count(
+                migrated=added - len(missed) - resolved.superseded,
+                duplicate=sum(c.outcome == "duplicate" for c in resolved.listed),
+                rejected=sum(c.outcome == "rejected" for c in resolved.listed),
+                upgraded=sum(pos not in missed for pos in batch.upgraded),
+                rekeyed=resolved.rekeyed,
+                superseded=resolved.superseded,
+            )
+            if resolved.listed:
+                await self.rejects.conflicts(self.source, resolved.listed)
         self.batches.files.progress(self.source, batch.consumed, self._so_far(batch.consumed))
         self.progress.advance(self.table, added, batch.position)
 

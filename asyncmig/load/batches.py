@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from asyncmig.load import ledger
-from asyncmig.results import Duplicate
+import msgspec
+import xxhash
+
+from asyncmig.load import conflicts, ledger
+from asyncmig.load.conflicts import Resolved
 from asyncmig.safety import faults
 
 if TYPE_CHECKING:
     from asyncmig.load.writer import Writer
-    from asyncmig.source.messages import Rows
+    from asyncmig.source.messages import Row, Rows
     from asyncmig.source.plan import SourceFile
 
 
@@ -32,25 +35,28 @@ class Batches:
         self._rows = 0
         self._bytes = 0
 
-    async def write(self, source: SourceFile, batch: Rows) -> list[Duplicate]:
+    async def write(self, source: SourceFile, batch: Rows) -> Resolved:
         """Insert a batch (one executemany) into the open transaction, committing first if
-        it would grow past its bounds; the duplicates it held, first copy named."""
+        it would grow past its bounds; what became of its rows whose id was taken."""
         writer = self.writer
         full = self._rows + len(batch.rows) > self.batch_rows
         if writer.in_transaction and (full or self._bytes + batch.nbytes > self.batch_bytes):
             await self.commit()
+        if writer.digests:
+            batch = msgspec.structs.replace(batch, rows=[_digested(row) for row in batch.rows])
         table = source.table
         async with writer.guard():
             await writer.begin()
             first, inserted = await writer.insert(table, batch.rows)
-            duplicates = []
+            resolved = Resolved()
             if inserted != len(batch.rows):
-                duplicates = await self._duplicates(source, batch, first)
+                await self._write_file_rows()  # earlier batches' rowid ranges name holders
+                resolved = await conflicts.resolve(writer, source, batch, first)
         last = first + inserted - 1 if inserted else None
         self.files.batch(source, batch.consumed, (first if inserted else None, last))
         self._rows += len(batch.rows)
         self._bytes += batch.nbytes
-        return duplicates
+        return resolved
 
     async def commit(self) -> None:
         """Commit the open transaction and the file rows still pending."""
@@ -65,20 +71,6 @@ class Batches:
         if self.files.pending:
             await self.writer.conn.executemany(ledger.FileRows.statement, self.files.take())
 
-    async def _duplicates(self, source: SourceFile, batch: Rows, first: int) -> list[Duplicate]:
-        """The rows of ``batch`` the insert skipped: their id was already there (from an
-        earlier batch: rowid below ``first``) or came earlier in the batch."""
-        table = source.table
-        await self._write_file_rows()  # earlier batches' rowid ranges name first copies
-        existing = await self.writer.rowids(table, [row[0] for row in batch.rows])
-        duplicates: list[Duplicate] = []
-        seen: set[str] = set()
-        for row, index in zip(batch.rows, batch.indexes, strict=True):
-            rowid = existing.get(row[0], first)
-            if rowid < first:
-                first_path = await ledger.source_of(self.writer, table, rowid)
-                duplicates.append(Duplicate(index, row[0], first_path))
-            elif row[0] in seen:
-                duplicates.append(Duplicate(index, row[0], source.rel))
-            seen.add(row[0])
-        return duplicates
+
+def _digested(row: Row) -> Row:
+    return row[0], xxhash.xxh3_128_hexdigest(row[1]).encode(), row[2], row[3]

@@ -26,7 +26,7 @@ from asyncmig.errors import (
     single_errors,
 )
 from asyncmig.ipc.order import parse_in_order
-from asyncmig.load import ledger, start
+from asyncmig.load import ledger, rekey, start
 from asyncmig.load.apply import apply_file
 from asyncmig.load.batches import Batches
 from asyncmig.load.mirror import write_state, write_state_at_end
@@ -150,6 +150,10 @@ class _Run:
         self.progress.start(sum(f.size for f in parsed), len(parsed))
         try:
             await self._apply_all(parsed, rejects)
+            await self.batches.commit()
+            interrupted = facts.earlier is not None and facts.earlier.status != "complete"
+            writer = self.batches.writer
+            await rekey.move_waiting(writer, rejects, TARGET.tables, list_earlier=interrupted)
         finally:
             self.fold.loaded(PeakMemory.measure())
             rejects.close()  # a full disk here is a failed write naming the file
@@ -184,6 +188,7 @@ class _Run:
             rejects,
             self.progress,
             include_orphans=self.options.include_orphans,
+            strict=self.options.strict,
             earlier=earlier.counts if earlier else None,
         )
         self.fold.add(result, time.perf_counter() - began)

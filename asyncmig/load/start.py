@@ -95,10 +95,11 @@ async def writer_for(
     """The run's writer, open for the block and closed after it, however it ends; the run's
     lock is let go of after it. A fresh run's database is created first, whole. A dry
     run's writes go to a private temporary database that SQLite deletes on close, which
-    keeps ids only: duplicates and orphans are found exactly as in a real run."""
+    keeps ids and a digest of each record: duplicates, re-keys and orphans are found
+    exactly as in a real run."""
     try:
         if options.dry_run:
-            writer = Writer("", target, data_sql=Writer.IDS_ONLY_SQL)
+            writer = Writer("", target, digests=True)
         else:
             if prepared.resume is None:
                 await _create(options, plan, prepared, target)

@@ -34,21 +34,27 @@ class Writer:
 
     #: How ``data`` is bound: the compact JSON bytes stored as TEXT, never decoded in Python.
     DATA_SQL: Final = "CAST(? AS TEXT)"
-    #: The dry run keeps ids only (``data`` is bound but stored empty).
-    IDS_ONLY_SQL: Final = "substr(?, 1, 0)"
 
     def __init__(
         self,
         path: str,
         target: Target,
         *,
-        data_sql: str = DATA_SQL,
+        digests: bool = False,
         finishing: Sequence[tuple[str, str | None]] = (),
     ) -> None:
         self.path = path
+        #: The dry run stores a digest of each record's data, not the data: enough to tell a
+        #: copy from a different record, at 32 bytes a row.
+        self.digests = digests
         #: Statements run after the load, each with its fault point (none in a dry run).
         self.finishing = finishing
-        self._inserts = {table: target.insert(table, data_sql) for table in target.tables}
+        self._inserts = {table: target.insert(table, self.DATA_SQL) for table in target.tables}
+        self._replaces = {
+            table: f"UPDATE {table} SET data = {self.DATA_SQL}, created_at = ?, updated_at = ? "
+            "WHERE id = ?"
+            for table in target.tables
+        }
         self._conn: aiosqlite.Connection | None = None
         self.in_transaction = False
         #: The rowid each table gives its next new row.
@@ -128,6 +134,22 @@ class Writer:
         faults.reached("batch")
         self._next[table] = first + inserted  # new rows took the next rowids, in order
         return first, inserted
+
+    async def replace(self, table: str, rows: Sequence[Row]) -> None:
+        """Replace the rows of ``table`` holding these rows' ids with them, in order."""
+        await self.conn.executemany(self._replaces[table], [(*row[1:], row[0]) for row in rows])
+
+    async def data_of(self, table: str, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored ``data`` of each of ``ids`` that ``table`` holds."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            cursor = await self.conn.execute(
+                f"SELECT id, CAST(data AS BLOB) FROM {table} WHERE id IN ({marks})", chunk
+            )
+            found.update({row[0]: row[1] for row in await cursor.fetchall()})
+        return found
 
     async def delete_from(self, table: str, first_rowid: int) -> None:
         """Delete the rows of ``table`` from ``first_rowid`` on (what later files loaded)."""

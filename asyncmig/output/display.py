@@ -24,7 +24,7 @@ from rich.text import Text
 
 from asyncmig.errors import one_line
 from asyncmig.output.progress import Tracker
-from asyncmig.output.report import COLUMNS, detail_lines, table_rows, title_lines
+from asyncmig.output.report import columns, detail_lines, table_rows, title_lines
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -164,7 +164,7 @@ def print_summary(report: Report, console: Console) -> None:
         console.print(Text(one_line(line)), soft_wrap=True)
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("table")
-    for column in COLUMNS:
+    for column in columns(report):
         table.add_column(column, justify="right")
     rows = table_rows(report)
     for number, (name, values) in enumerate(rows):

@@ -72,7 +72,8 @@ class ReportFold:
         self._add(msgspec.structs.replace(result, outcome=outcome))
         counts = result.counts
         log.info(
-            "%s: %s, %d record(s), %d upgraded, %d rejected, %d duplicate, %d orphaned, %.3f s",
+            "%s: %s, %d record(s), %d upgraded, %d rejected, %d duplicate, %d orphaned, "
+            "%d re-keyed, %d superseded, %.3f s",
             outcome.path,
             outcome.status,
             outcome.records,
@@ -80,6 +81,8 @@ class ReportFold:
             counts.rejected,
             counts.duplicate,
             counts.orphaned,
+            counts.rekeyed,
+            counts.superseded,
             seconds,
         )
         for warning in result.warnings:
@@ -90,7 +93,8 @@ class ReportFold:
         outcome = result.outcome
         report.files.append(outcome)
         if outcome.table is not None and outcome.status != "not_migrated":
-            report.tables[outcome.table] += result.counts
+            before = report.tables.get(outcome.table, Counts())
+            report.tables[outcome.table] = before + result.counts
         report.warnings.extend(result.warnings)
 
     def current(self) -> Report:
@@ -98,6 +102,7 @@ class ReportFold:
         report = self._report
         if self._rejects is not None:
             report.rejections = list(self._rejects.sample)
+            report.rekeyed = list(self._rejects.moved_sample)
             report.rejects_file = self._rejects.file
             report.rejects_lines = self._rejects.lines
         report.elapsed = time.perf_counter() - self._started

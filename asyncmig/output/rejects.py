@@ -26,7 +26,7 @@ from asyncmig.results import Rejection
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from asyncmig.results import Duplicate
+    from asyncmig.results import Conflict, Moved
     from asyncmig.source.messages import Reject, Rows
     from asyncmig.source.plan import SourceFile
 
@@ -35,7 +35,7 @@ log = logging.getLogger("asyncmig")
 #: Rejections kept in memory (for the summary); the rejects file holds every one.
 SAMPLE: Final = 100
 
-Outcome = Literal["rejected", "orphaned", "duplicate", "damaged", "unreadable"]
+Outcome = Literal["rejected", "orphaned", "duplicate", "damaged", "unreadable", "rekeyed"]
 
 
 class LineError(msgspec.Struct, frozen=True):
@@ -86,6 +86,9 @@ class Rejects:
         self.count = 0
         #: The first :data:`SAMPLE` rejected or duplicate records.
         self.sample: list[Rejection] = []
+        #: Records migrated under a new id, and the first :data:`SAMPLE` of them.
+        self.moved = 0
+        self.moved_sample: list[Moved] = []
         #: Lines written to the file, and its name once it is open.
         self.lines = 0
         self.file: str | None = None
@@ -131,18 +134,42 @@ class Rejects:
         )
         self._listed(rejection, message.original)
 
-    async def duplicates(self, source: SourceFile, duplicates: list[Duplicate]) -> None:
-        originals = await self._read_again(source, [d.index for d in duplicates])
-        for duplicate, original in zip(duplicates, originals, strict=True):
+    async def conflicts(self, source: SourceFile, conflicts: list[Conflict]) -> None:
+        """Records whose id was taken and that are not migrated: copies, and records whose
+        id cannot move (or links that cannot be folded), each naming the record it met."""
+        originals = await self._read_again(source, [c.index for c in conflicts])
+        for conflict, original in zip(conflicts, originals, strict=True):
+            if conflict.outcome == "duplicate":
+                error = f"a copy of the record with id {conflict.row_id} from {conflict.holder}"
+            else:
+                error = conflict.holder
             rejection = Rejection(
                 source.rel,
-                duplicate.index,
+                conflict.index,
                 source.table,
-                "duplicate",
-                duplicate.row_id,
-                (f"id {duplicate.row_id} is already migrated from {duplicate.first_path}",),
+                conflict.outcome,
+                conflict.row_id,
+                (error,),
             )
             self._listed(rejection, original)
+
+    def rekeyed(self, moved: Moved) -> None:
+        """A record migrated under a new id (its own was taken by a different record)."""
+        self.moved += 1
+        if len(self.moved_sample) < SAMPLE:
+            self.moved_sample.append(moved)
+        log.info(
+            "%s #%d (%s): id %s was taken, migrated as id %s",
+            moved.path,
+            moved.index,
+            moved.table,
+            moved.old_id,
+            moved.new_id,
+        )
+        error = LineError("$.id", f"id {moved.old_id} was taken: migrated as id {moved.new_id}")
+        self._write(
+            RejectLine(moved.path, moved.index, None, moved.table, moved.new_id, "rekeyed", [error])
+        )
 
     async def orphaned(self, source: SourceFile, batch: Rows, reason: str) -> None:
         self.count += len(batch.rows)

@@ -9,7 +9,15 @@ import msgspec
 
 from asyncmig.errors import ExitStatus, one_line, size_text
 from asyncmig.options import Options  # noqa: TC001 - msgspec reads field types at runtime
-from asyncmig.results import Counts, DiskNeed, EarlierRuns, FileOutcome, PeakMemory, Rejection
+from asyncmig.results import (
+    Counts,
+    DiskNeed,
+    EarlierRuns,
+    FileOutcome,
+    Moved,
+    PeakMemory,
+    Rejection,
+)
 
 
 class Report(msgspec.Struct, kw_only=True):
@@ -25,6 +33,9 @@ class Report(msgspec.Struct, kw_only=True):
     tables: dict[str, Counts] = msgspec.field(default_factory=dict)
     files: list[FileOutcome] = msgspec.field(default_factory=list)
     rejections: list[Rejection] = msgspec.field(default_factory=list)
+    #: The first 100 records migrated under a new id (their id was taken by a different
+    #: record); ``tables`` counts every one, and the rejects file lists them.
+    rekeyed: list[Moved] = msgspec.field(default_factory=list)
     warnings: list[str] = msgspec.field(default_factory=list)
     elapsed: float = 0.0
     bytes_read: int = 0
@@ -111,7 +122,16 @@ class Report(msgspec.Struct, kw_only=True):
         return "\n".join(map(one_line, _summary_lines(self)))
 
 
-COLUMNS: Final = ("found", "migrated", "upgraded", "rejected", "orphaned", "duplicate")
+COLUMNS: Final = (
+    "found",
+    "migrated",
+    "upgraded",
+    "rejected",
+    "orphaned",
+    "duplicate",
+    "re-keyed",
+    "superseded",
+)
 #: How much longer a real run takes than a dry run of the same root (1.55-2.0 measured).
 REAL_RUN_PER_DRY_RUN: Final = 2.0
 
@@ -129,17 +149,23 @@ def title_lines(report: Report) -> list[str]:
     ]
 
 
+def columns(report: Report) -> tuple[str, ...]:
+    """The summary's columns: ``superseded`` only when a record was (MCP server states)."""
+    return COLUMNS if report.totals.superseded else COLUMNS[:-1]
+
+
 def table_rows(report: Report) -> list[tuple[str, tuple[int, ...]]]:
-    """(table, counts in ``COLUMNS`` order) per table, then the total."""
+    """(table, counts in :func:`columns` order) per table, then the total."""
     rows = [*report.tables.items(), ("total", report.totals)]
-    return [(table, msgspec.structs.astuple(counts)) for table, counts in rows]
+    shown = len(columns(report))
+    return [(table, msgspec.structs.astuple(counts)[:shown]) for table, counts in rows]
 
 
 def _table_lines(report: Report) -> list[str]:
     width = max(len(t) for t in report.tables)
-    lines = [f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in COLUMNS)]
+    lines = [f"{'table':<{width}}  " + "  ".join(f"{c:>10}" for c in columns(report))]
     for table, values in table_rows(report):
-        lines.append(f"{table:<{width}}  " + "  ".join(f"{v:>9,}" for v in values))
+        lines.append(f"{table:<{width}}  " + "  ".join(f"{v:>10,}" for v in values))
     return lines
 
 
@@ -154,6 +180,7 @@ def detail_lines(report: Report) -> list[str]:
         lines.append(f"{title}: {len(outcomes)}")
         lines.extend(f"  {_describe(f)}" for f in outcomes)
     lines.extend(_rejection_lines(report))
+    lines.extend(_rekey_lines(report))
     lines.extend(_session_lines(report))
     lines.append("")
     if report.stopped:
@@ -181,6 +208,29 @@ def _rejection_lines(report: Report) -> list[str]:
                 else ""
             )
         lines.append(f"  ... and {listed - len(report.rejections):,} more ({where})")
+    return lines
+
+
+def _rekey_lines(report: Report) -> list[str]:
+    """The records migrated under a new id: the first ones, and where every one is listed."""
+    moved = report.totals.rekeyed
+    if not moved:
+        return []
+    lines = [
+        f"records re-keyed: {moved:,} (their id was taken by a different record, so they were "
+        "migrated under the next free id; nothing was lost)"
+    ]
+    lines.extend(
+        f"  {m.path} #{m.index} ({m.table}): id {m.old_id} -> {m.new_id}" for m in report.rekeyed
+    )
+    if moved > len(report.rekeyed):
+        lines.append(f"  ... and {moved - len(report.rekeyed):,} more")
+    where = (
+        f'the rejects file lists every one (outcome "rekeyed"): {report.rejects_file}'
+        if report.rejects_file
+        else '--rejects FILE lists every one (outcome "rekeyed")'
+    )
+    lines.append(f"  {where}")
     return lines
 
 

@@ -14,7 +14,17 @@ from collections import Counter
 from typing import Final
 
 #: The points a test can name, where the code calls ``reached``.
-POINTS: Final = ("create", "backup-file", "batch", "commit", "index", "analyze", "optimize")
+POINTS: Final = (
+    "create",
+    "backup-file",
+    "batch",
+    "commit",
+    "rekey",
+    "rekeyed",
+    "index",
+    "analyze",
+    "optimize",
+)
 
 
 def _parse(spec: str) -> tuple[str, int]:

@@ -199,6 +199,10 @@ def _placed(data: bytes, members: dict[str, msgspec.Raw]) -> list[Entry] | None:
             return None
         found.append(Entry(index, key, raw, match.end()))
         cursor = match.end() + len(raw)
+    # Only the closing brace may follow: a repeated key whose values are the same length
+    # would otherwise put the cursor on a later member and hide the one the dict swallowed.
+    if data[cursor:].strip(_WHITESPACE) != b"}":
+        return None
     return found
 
 

@@ -74,7 +74,9 @@ class Rows(msgspec.Struct, tag=True, frozen=True):
 
     rows: list[Row]
     indexes: list[int]
-    upgraded: int
+    #: Positions in ``rows`` of the records a legacy upgrade made valid (what becomes of
+    #: each row is the writer's to say, so it counts only the upgraded ones it migrated).
+    upgraded: list[int]
     #: Entries of the file consumed up to and including this batch (rows and rejects).
     consumed: int
     nbytes: int

@@ -238,14 +238,15 @@ class _Batch:
         self.found = 0
         self.rows: list[Row] = []
         self.indexes: list[int] = []
-        self.upgraded = 0
+        self.upgraded: list[int] = []
         self.nbytes = 0
         self.position = 0
 
     def add(self, row: Row, index: int, upgraded: bool, offset: int | None) -> None:
+        if upgraded:
+            self.upgraded.append(len(self.rows))
         self.rows.append(row)
         self.indexes.append(index)
-        self.upgraded += upgraded
         self.nbytes += len(row[1]) + len(row[0])
         self.position = offset or self.position
 
@@ -253,5 +254,5 @@ class _Batch:
         """The gathered rows as a message; the batch starts over empty."""
         consumed = self.found
         rows = Rows(self.rows, self.indexes, self.upgraded, consumed, self.nbytes, self.position)
-        self.rows, self.indexes, self.upgraded, self.nbytes = [], [], 0, 0
+        self.rows, self.indexes, self.upgraded, self.nbytes = [], [], [], 0
         return rows

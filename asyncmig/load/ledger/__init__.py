@@ -32,7 +32,7 @@ from asyncmig.load.ledger.tables import settings_rows as settings_rows
 from asyncmig.load.ledger.writing import FileRows as FileRows
 from asyncmig.load.ledger.writing import plan_files as plan_files
 from asyncmig.load.ledger.writing import record_settings as record_settings
-from asyncmig.load.ledger.writing import source_of as source_of
+from asyncmig.load.ledger.writing import sources_of as sources_of
 
 __all__ = (
     "DONE",
@@ -48,7 +48,7 @@ __all__ = (
     "read",
     "record_settings",
     "settings_rows",
-    "source_of",
+    "sources_of",
     "summarize",
     "summarize_committed",
 )

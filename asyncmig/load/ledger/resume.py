@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
 from asyncmig.results import EarlierRuns
@@ -57,6 +57,7 @@ def plan_resume(
         if _digest_differs(records[position], migrated[position], digest):
             kept = position
             break
+    kept = _tickets_again(checkpoint, migrated, kept)
     resume = Resume(kept=list(zip(migrated[:kept], records[:kept], strict=True)))
     resume.drop_from = kept
     if kept < len(records) and kept < len(migrated):
@@ -69,6 +70,25 @@ def plan_resume(
     earlier = "the finished migration" if checkpoint.run.status == "complete" else None
     resume.redone = _describe_changes(records, migrated, kept, earlier or "the interrupted run")
     return resume
+
+
+#: Tables whose rows later steps change in place: links are folded into tickets, and the
+#: step after the load makes tickets' file references follow moved files.
+_CHANGED_IN_PLACE: Final = frozenset({"tickets", "ticket_file_links"})
+
+
+def _tickets_again(checkpoint: Checkpoint, migrated: Sequence[SourceFile], kept: int) -> int:
+    """Where the kept prefix must end so that tickets are loaded again whenever a change
+    reaches them: after the step after the load ran (their references followed moved
+    files), or when a links file folded into them is loaded again."""
+    records = checkpoint.files
+    again = [r for r in records[kept:] if r.status != "planned"]
+    if not again:
+        return kept
+    if not checkpoint.run.rekeyed and all(r.table not in _CHANGED_IN_PLACE for r in again):
+        return kept
+    first = next((n for n, f in enumerate(migrated) if f.table == "tickets"), None)
+    return kept if first is None else min(kept, first)
 
 
 def _digest_differs(record: FileRecord, source: SourceFile, digest: Callable[[Path], str]) -> bool:

@@ -24,6 +24,13 @@ SCHEMA: Final = (
     " tbl TEXT, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT, consumed INTEGER"
     " NOT NULL DEFAULT 0, first_rowid INTEGER, last_rowid INTEGER, status TEXT NOT NULL,"
     " counts TEXT, outcome TEXT)",
+    # Records whose id was taken, waiting for (then holding) their new id: committed with
+    # the batch that met them, so a resume knows them without reading their files again.
+    "CREATE TABLE IF NOT EXISTS asyncmig_rekeys (seq INTEGER PRIMARY KEY, file_no INTEGER NOT"
+    " NULL, path TEXT NOT NULL, idx INTEGER NOT NULL, tbl TEXT NOT NULL, old_id TEXT NOT NULL,"
+    " new_id TEXT, data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT"
+    " NULL)",
+    "CREATE INDEX IF NOT EXISTS asyncmig_rekeys_old ON asyncmig_rekeys (tbl, old_id)",
 )
 
 
@@ -44,6 +51,8 @@ class RunSettings(msgspec.Struct, frozen=True, kw_only=True):
     #: The rejects file of each run so far, oldest first, as a JSON list of absolute paths:
     #: a resume names the earlier runs' files, which list the records it did not read again.
     rejects: str | None = None
+    #: True once the records whose id was taken hold their new ids (the step after the load).
+    rekeyed: bool | None = None
 
 
 class FileRecord(msgspec.Struct, frozen=True):

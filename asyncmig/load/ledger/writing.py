@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 import msgspec
 
+from asyncmig.load.ledger import rekeys
 from asyncmig.load.ledger.tables import settings_rows
 
 if TYPE_CHECKING:
@@ -48,6 +49,13 @@ async def plan_files(writer: Writer, sources: Sequence[SourceFile], *, drop_from
     assert not writer.in_transaction, "the plan is written between transactions"
     async with writer.transaction() as conn:
         cursor = await conn.execute(
+            "SELECT count(*) FROM asyncmig_files WHERE file_no >= ? AND status != 'planned'",
+            (drop_from,),
+        )
+        row = await cursor.fetchone()
+        if row and row[0]:
+            await rekeys.undo(conn, drop_from)
+        cursor = await conn.execute(
             "SELECT tbl, min(first_rowid) FROM asyncmig_files WHERE file_no >= ? "
             "AND first_rowid IS NOT NULL GROUP BY tbl",
             (drop_from,),
@@ -62,14 +70,21 @@ async def plan_files(writer: Writer, sources: Sequence[SourceFile], *, drop_from
         )
 
 
-async def source_of(writer: Writer, table: str, rowid: int) -> str:
-    """The file the row ``rowid`` of ``table`` was loaded from (its rowid range says)."""
-    cursor = await writer.conn.execute(
-        "SELECT path FROM asyncmig_files WHERE tbl = ? AND ? BETWEEN first_rowid AND last_rowid",
-        (table, rowid),
-    )
-    row = await cursor.fetchone()
-    return str(row[0]) if row else "an earlier file"
+async def sources_of(writer: Writer, table: str, rowids: Sequence[int]) -> dict[int, str]:
+    """The file each row of ``table`` among ``rowids`` was loaded from (its file's rowid
+    range says): one query for them all."""
+    found = dict.fromkeys(rowids, "an earlier file")
+    wanted = sorted(set(rowids))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        cursor = await writer.conn.execute(
+            f"WITH wanted(r) AS (VALUES {', '.join(['(?)'] * len(chunk))}) "
+            "SELECT wanted.r, f.path FROM wanted JOIN asyncmig_files AS f ON f.tbl = ? "
+            "AND wanted.r BETWEEN f.first_rowid AND f.last_rowid",
+            (*chunk, table),
+        )
+        found.update({rowid: str(path) for rowid, path in await cursor.fetchall()})
+    return found
 
 
 class FileRows:

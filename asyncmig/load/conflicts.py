@@ -1,0 +1,138 @@
+"""Rows whose id their table already holds (spec section 5), resolved per batch.
+
+The insert skips such rows (``ON CONFLICT DO NOTHING``); this finds them with one lookup
+per batch (never one per row) and decides what each one is, by its table's kind:
+
+- ``rekey``: a copy of the record holding the id, or of one already waiting for a new id,
+  is a duplicate; any other record waits for a new id (chosen after the load,
+  :mod:`asyncmig.load.rekey`) and counts as migrated and re-keyed;
+- ``duplicate``: a repeated link is a duplicate;
+- ``reject``: a copy is a duplicate; a string id cannot move, so other data is rejected;
+- ``replace``: the later record replaces the earlier one, which is superseded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from asyncmig.load import ledger
+from asyncmig.load.ledger import rekeys
+from asyncmig.results import Conflict
+
+if TYPE_CHECKING:
+    from asyncmig.load.writer import Writer
+    from asyncmig.source.messages import Row, Rows
+    from asyncmig.source.plan import SourceFile
+
+
+@dataclass(slots=True)
+class Resolved:
+    """What became of a batch's rows whose id was taken."""
+
+    #: Duplicates and rejected records, to be listed.
+    listed: list[Conflict] = field(default_factory=list)
+    rekeyed: int = 0
+    superseded: int = 0
+    #: Positions in the batch of the rows not migrated (duplicates, rejected).
+    not_migrated: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Holder:
+    """The record holding an id, as far as the batch needs it: its data and where from."""
+
+    data: bytes
+    source: str
+
+
+async def resolve(writer: Writer, source: SourceFile, batch: Rows, first: int) -> Resolved:
+    """The batch's rows the insert skipped (their id taken by an earlier batch, rowid
+    below ``first``, or earlier in this batch), each resolved by the table's kind."""
+    assert source.entity is not None
+    table, kind = source.table, source.entity.on_conflict
+    taken, holders = await _taken(writer, source, batch, first)
+    resolved = Resolved()
+    if kind == "replace":
+        replaced = [batch.rows[pos] for pos in taken]
+        await writer.replace(table, replaced)
+        resolved.superseded = len(replaced)
+        return resolved
+    waiting = await _waiting(writer, table, [batch.rows[pos][0] for pos in taken], kind)
+    moving: list[tuple[object, ...]] = []
+    for pos in taken:
+        row, index = batch.rows[pos], batch.indexes[pos]
+        data = bytes(row[1])
+        holder = holders[row[0]]
+        copy_of = _copy_of(data, holder, waiting.get(row[0], []))
+        if copy_of is not None or kind == "duplicate":
+            first_copy = copy_of or holder.source
+            resolved.listed.append(Conflict(index, row[0], "duplicate", first_copy))
+        elif kind == "reject":
+            resolved.listed.append(Conflict(index, row[0], "rejected", holder.source))
+        else:
+            waiting.setdefault(row[0], []).append(_Holder(data, f"{source.rel} #{index}"))
+            moving.append((source.file_no, source.rel, index, table, row[0], data, *row[2:]))
+        if kind != "rekey" or copy_of is not None:
+            resolved.not_migrated.add(pos)
+    if moving:
+        await rekeys.add(writer, moving)
+    resolved.rekeyed = len(moving)
+    return resolved
+
+
+def _copy_of(data: bytes, holder: _Holder, waiting: list[_Holder]) -> str | None:
+    """Where the record this data copies came from (equal compact JSON), if any."""
+    for other in (holder, *waiting):
+        if other.data == data:
+            return other.source
+    return None
+
+
+async def _taken(
+    writer: Writer, source: SourceFile, batch: Rows, first: int
+) -> tuple[list[int], dict[str, _Holder]]:
+    """Positions of the skipped rows, and the record holding each of their ids."""
+    table = source.table
+    rows = batch.rows
+    rowids = await writer.rowids(table, [row[0] for row in rows])
+    taken: list[int] = []
+    holders: dict[str, _Holder] = {}
+    earlier: list[str] = []
+    inserted_at: dict[str, int] = {}
+    for pos, row in enumerate(rows):
+        row_id = row[0]
+        if rowids.get(row_id, first) < first:
+            taken.append(pos)
+            earlier.append(row_id)
+        elif row_id in inserted_at:
+            taken.append(pos)
+            holder = inserted_at[row_id]
+            where = f"{source.rel} #{batch.indexes[holder]}"
+            holders[row_id] = _Holder(_bytes(rows[holder]), where)
+        else:
+            inserted_at[row_id] = pos
+    if earlier:
+        unique = list(dict.fromkeys(earlier))
+        datas = await writer.data_of(table, unique)
+        paths = await ledger.sources_of(writer, table, [rowids[i] for i in unique])
+        for row_id in unique:
+            holders[row_id] = _Holder(datas[row_id], paths[rowids[row_id]])
+    return taken, holders
+
+
+def _bytes(row: Row) -> bytes:
+    return bytes(row[1])
+
+
+async def _waiting(
+    writer: Writer, table: str, ids: list[str], kind: str
+) -> dict[str, list[_Holder]]:
+    """Records already waiting for a new id under these ids, by id."""
+    found: dict[str, list[_Holder]] = {}
+    if kind != "rekey" or not ids:
+        return found
+    for record in await rekeys.waiting_with(writer, table, list(dict.fromkeys(ids))):
+        holder = _Holder(record.data, f"{record.path} #{record.position}")
+        found.setdefault(record.old_id, []).append(holder)
+    return found

@@ -1,0 +1,149 @@
+"""``asyncmig_rekeys``: the records whose id was taken by a different record, in the order
+the load met them, each with its new id once the step after the load chose it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+from asyncmig.results import Moved
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    import aiosqlite
+
+    from asyncmig.load.writer import Writer
+
+_ADD: Final = (
+    "INSERT INTO asyncmig_rekeys (file_no, path, idx, tbl, old_id, data, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)"
+)
+_CHUNK: Final = 500
+#: Waiting records fetched at a time in the step after the load (their data may be MBs).
+_FETCH: Final = 64
+
+
+class Waiting(NamedTuple):
+    """A record waiting for its new id (or holding it)."""
+
+    seq: int
+    path: str
+    position: int
+    old_id: str
+    data: bytes
+    created_at: int | float
+    updated_at: int | float
+
+
+async def add(writer: Writer, rows: Sequence[tuple[object, ...]]) -> None:
+    """Records to re-key, as (file_no, path, index, table, old id, data, created, updated)."""
+    await writer.conn.executemany(_ADD, rows)
+
+
+async def waiting_with(writer: Writer, table: str, ids: Sequence[str]) -> list[Waiting]:
+    """The records of ``table`` already waiting under any of ``ids``, in load order."""
+    found: list[Waiting] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        cursor = await writer.conn.execute(
+            "SELECT seq, path, idx, old_id, CAST(data AS BLOB), created_at, updated_at FROM "
+            f"asyncmig_rekeys WHERE tbl = ? AND old_id IN ({', '.join('?' * len(chunk))})",
+            (table, *chunk),
+        )
+        found.extend(Waiting(*row) for row in await cursor.fetchall())
+    return sorted(found)
+
+
+async def tables_waiting(writer: Writer) -> list[str]:
+    """Tables with records still waiting for a new id."""
+    cursor = await writer.conn.execute(
+        "SELECT DISTINCT tbl FROM asyncmig_rekeys WHERE new_id IS NULL"
+    )
+    return [row[0] for row in await cursor.fetchall()]
+
+
+async def waiting(writer: Writer, table: str) -> AsyncIterator[Waiting]:
+    """The records of ``table`` waiting for a new id, in load order, a few at a time."""
+    last = 0
+    while True:
+        cursor = await writer.conn.execute(
+            "SELECT seq, path, idx, old_id, CAST(data AS BLOB), created_at, updated_at FROM "
+            "asyncmig_rekeys WHERE tbl = ? AND new_id IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (table, last, _FETCH),
+        )
+        rows = list(await cursor.fetchall())
+        if not rows:
+            return
+        for row in rows:
+            yield Waiting(*row)
+        last = rows[-1][0]
+
+
+async def moved(writer: Writer, seq_and_id: Sequence[tuple[str, int]]) -> None:
+    """Record new ids, as (new id, seq) pairs."""
+    await writer.conn.executemany("UPDATE asyncmig_rekeys SET new_id = ? WHERE seq = ?", seq_and_id)
+
+
+async def file_moves(writer: Writer, project_id: int, ids: Sequence[str]) -> dict[str, str]:
+    """Old id -> new id of the files of project ``project_id`` among ``ids`` that moved (the
+    first move of an id, in load order)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        cursor = await writer.conn.execute(
+            "SELECT old_id, new_id FROM asyncmig_rekeys WHERE tbl = 'project_files' AND "
+            f"old_id IN ({', '.join('?' * len(chunk))}) AND new_id IS NOT NULL AND "
+            "json_extract(data, '$.projectId') = ? ORDER BY seq",
+            (*chunk, project_id),
+        )
+        for old_id, new_id in await cursor.fetchall():
+            found.setdefault(old_id, new_id)
+    return found
+
+
+async def projects_with_moved_files(writer: Writer) -> list[int]:
+    cursor = await writer.conn.execute(
+        "SELECT DISTINCT json_extract(data, '$.projectId') FROM asyncmig_rekeys "
+        "WHERE tbl = 'project_files' AND new_id IS NOT NULL"
+    )
+    return [row[0] for row in await cursor.fetchall()]
+
+
+async def listing(conn: aiosqlite.Connection) -> AsyncIterator[Moved]:
+    """Every record that moved, in load order."""
+    last = 0
+    while True:
+        cursor = await conn.execute(
+            "SELECT seq, path, idx, tbl, old_id, new_id FROM asyncmig_rekeys WHERE new_id IS "
+            "NOT NULL AND seq > ? ORDER BY seq LIMIT 1000",
+            (last,),
+        )
+        rows = list(await cursor.fetchall())
+        if not rows:
+            return
+        for row in rows:
+            yield Moved(*row[1:])
+        last = rows[-1][0]
+
+
+async def undo(conn: aiosqlite.Connection, drop_from: int) -> None:
+    """Before files from number ``drop_from`` on are loaded again: take every moved record
+    out of its table (the move is made again, once every record is known again) and forget
+    the records those files met."""
+    cursor = await conn.execute("SELECT DISTINCT tbl FROM asyncmig_rekeys WHERE new_id IS NOT NULL")
+    for (table,) in await cursor.fetchall():
+        await conn.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT new_id FROM asyncmig_rekeys WHERE tbl = ? "
+            "AND new_id IS NOT NULL)",
+            (table,),
+        )
+    await conn.execute("UPDATE asyncmig_rekeys SET new_id = NULL")
+    await conn.execute("DELETE FROM asyncmig_rekeys WHERE file_no >= ?", (drop_from,))
+    await conn.execute("INSERT OR REPLACE INTO asyncmig_run (key, value) VALUES ('rekeyed', '')")
+
+
+async def mark_done(writer: Writer) -> None:
+    """In the moving transaction: every record waiting has its new id."""
+    await writer.conn.execute(
+        "INSERT OR REPLACE INTO asyncmig_run (key, value) VALUES ('rekeyed', 'true')"
+    )
