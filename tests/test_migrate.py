@@ -85,7 +85,9 @@ async def test_every_table_matches_the_oracle(trap_root: GenerateResult, tmp_pat
     damaged = {f.path: f.records for f in report.files if f.status == "damaged"}
     assert damaged == {p: n for p, n in want.damaged.items() if p in damaged}
     assert set(want.damaged) <= {f.path for f in report.files if f.damage_message}
-    assert {f.path for f in report.files if f.status == "not_migrated"} == want.not_migrated
+    # Issue 10: tickets.json is migrated now, whatever the oracle (not yet taught) says.
+    not_migrated = want.not_migrated - {"ticket_storage/tickets.json"}
+    assert {f.path for f in report.files if f.status == "not_migrated"} == not_migrated
     orphans = {f.path.rsplit("/", 1)[0] for f in report.files if f.status == "orphaned"}
     assert orphans == {o for o in want.orphan_folders if o in orphans}
     assert report.exit_code == 3

@@ -57,6 +57,11 @@ def _resource_id(record: Record) -> str:
     return f"{record.serverId}:{record.uri}"
 
 
+def _link_ticket_id(record: Record) -> str:
+    assert isinstance(record, schemas.TicketFileLink)
+    return str(record.ticketId)
+
+
 def _mcp(
     table: str,
     struct: type[Record],
@@ -104,6 +109,30 @@ ENTITIES: Final[tuple[Entity, ...]] = (
     _mcp("mcp_tools", schemas.McpTool),
     _mcp("mcp_resources", schemas.McpResource, row_id=_resource_id),
     _mcp("mcp_tool_executions", schemas.McpToolExecution),
+    # Tickets after every project file: their file references follow re-keyed files.
+    Entity("tickets", schemas.Ticket, ("tickets.json",), "ticket_storage"),
+    Entity(
+        "ticket_tasks",
+        schemas.TicketTask,
+        ("tasks.json",),
+        "ticket_storage/ticket_data",
+        parent_table="tickets",
+        parent_field="ticketId",
+    ),
+    # Not a table: each link's file id is folded into its ticket's suggestedFileIds.
+    Entity(
+        "ticket_file_links",
+        schemas.TicketFileLink,
+        ("files.json",),
+        "ticket_storage/ticket_data",
+        top_level="array",
+        parent_table="tickets",
+        parent_field="ticketId",
+        row_id=_link_ticket_id,
+        on_conflict="duplicate",
+        folds_into="tickets",
+    ),
 )
 
+#: Every entity by its table name (folded entities, which have no table, included).
 BY_TABLE: Final = {entity.table: entity for entity in ENTITIES}

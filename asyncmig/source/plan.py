@@ -76,7 +76,6 @@ class Plan:
 
 _REASONS: Final = (
     (lambda parts: any(p.startswith("backup-") for p in parts[:-1]), "inside a backup folder"),
-    (lambda parts: parts[0] == "ticket_storage", "tickets are not part of the JSON-era data"),
     (lambda parts: parts[-1] == "ai-file-changes.json", "AI file changes are not migrated"),
     (lambda parts: parts[-1] == "kv-store.json", "the key-value store is not migrated"),
     (lambda parts: "agent-logs" in parts[:-1], "agent logs are not migrated"),
@@ -129,7 +128,8 @@ def data_folders_below(root: Path) -> list[Path]:
     return found
 
 
-#: Where a migrated file goes in the order: entity, parent id, rank of its name, its path.
+#: Where a migrated file goes in the order: entity (for containers, the first one of its
+#: folder), parent id, rank of its name (for containers, its entity), its path.
 _Key = tuple[int, int, int, str]
 
 
@@ -179,12 +179,21 @@ class _Layout:
             parent = _folder_id(parts[-2])
             order = parent if parent is not None else 1 << 62
             planned = replace(base, entity=container, parent_id=parent)
-            return (ENTITIES.index(container), order, 0, rel), planned
+            return (_position(container), order, ENTITIES.index(container), rel), planned
         return replace(base, reason=_reason(parts))
 
 
 def _names(entity: Entity) -> list[tuple[int, str]]:
     return [] if entity.is_container else list(enumerate(entity.file_names))
+
+
+def _position(container: Entity) -> int:
+    """A container's place in the order: the first of the containers in its folder, so
+    that one parent's folder is processed whole, its files in entity order (a ticket's
+    tasks.json, then its files.json; spec section 6)."""
+    return next(
+        i for i, e in enumerate(ENTITIES) if e.is_container and e.folder == container.folder
+    )
 
 
 def _container(parts: tuple[str, ...], containers: dict[str, Entity]) -> Entity | None:

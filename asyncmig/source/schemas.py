@@ -21,6 +21,7 @@ TsMs = Annotated[int, Meta(ge=SECONDS_BELOW, le=MAX_TS)]
 PositiveInt = Annotated[int, Meta(gt=0)]
 Number = int | float
 NonEmpty = Annotated[str, Meta(min_length=1)]
+NonNegative = Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0)]
 # JavaScript's `new URL()` is looser and stricter in places; a scheme and a non-blank
 # remainder is the approximation every reader of the spec can reproduce.
 Url = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")]
@@ -142,7 +143,8 @@ class McpToolParameter(Record, kw_only=True):
     description: str | UnsetType = UNSET
     required: bool = True
     default: Any | UnsetType = UNSET
-    enum: list[str] | UnsetType = UNSET
+    # The server's schema allows any JSON values here (a numeric enum [1, 2, 3], say).
+    enum: list[Any] | UnsetType = UNSET
 
 
 class McpTool(Record, kw_only=True):
@@ -171,3 +173,36 @@ class McpToolExecution(Record, kw_only=True):
     error: str | None
     startedAt: TsMs
     completedAt: TsMs | None
+
+
+class Ticket(Record, kw_only=True):
+    """The v0.6.0 shape; v0.5.3's ``done`` status and numeric file ids are upgraded by
+    :mod:`asyncmig.source.validate`."""
+
+    id: TsMs
+    projectId: TsMs
+    title: NonEmpty
+    overview: str = ""
+    status: Literal["open", "in_progress", "closed"] = "open"
+    priority: Literal["low", "normal", "high"] = "normal"
+    suggestedFileIds: list[str] = msgspec.field(default_factory=list)
+    created: TsMs
+    updated: TsMs
+
+
+class TicketTask(Record, kw_only=True):
+    id: TsMs
+    ticketId: TsMs
+    content: NonEmpty
+    done: bool = False
+    orderIndex: NonNegative
+    created: TsMs
+    updated: TsMs
+
+
+class TicketFileLink(Record, kw_only=True):
+    """A v0.5.3 ``ticket_data/<id>/files.json`` entry; it has no table of its own: its
+    file id is folded into the ticket's ``suggestedFileIds``. v0.5.3 wrote both as ts."""
+
+    ticketId: TsMs
+    fileId: TsMs

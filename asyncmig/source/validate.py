@@ -78,7 +78,40 @@ def _upgrade(fields: dict[str, Any], struct: type[Record]) -> bool:
             fields["summaryLastUpdated"] = fields.pop("summaryLastUpdatedAt")
         for name in _NULLABLE_FILE_FIELDS:
             fields.setdefault(name, None)
-    return (len(fields), set(fields)) != before
+    renamed = (len(fields), set(fields)) != before
+    return _upgrade_ticket(fields, struct) or renamed
+
+
+def _upgrade_ticket(fields: dict[str, Any], struct: type[Record]) -> bool:
+    """v0.5.3's ticket and task values (spec section 4) in place; True when any applied."""
+    if struct is schemas.TicketTask:
+        done = fields.get("done")
+        if _is_number(done) and done in (0, 1):
+            fields["done"] = done == 1
+            return True
+        return False
+    if struct is not schemas.Ticket:
+        return False
+    upgraded = fields.get("status") == "done"
+    if upgraded:
+        fields["status"] = "closed"
+    ids = fields.get("suggestedFileIds")
+    if isinstance(ids, list) and any(_is_number(i) for i in ids):
+        fields["suggestedFileIds"] = [_decimal(i) if _is_number(i) else i for i in ids]
+        upgraded = True
+    return upgraded
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _decimal(number: float) -> str:
+    """The number as JavaScript's ``String()`` writes it (no ``.0`` on whole ones below
+    1e21, where JavaScript turns to exponents)."""
+    if isinstance(number, int) or (number.is_integer() and abs(number) < 1e21):
+        return str(int(number))
+    return repr(number)
 
 
 def _check_fields(

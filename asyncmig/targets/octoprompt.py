@@ -11,8 +11,9 @@ from asyncmig.source.layout import ENTITIES
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-#: The server's tables: one per entity, and two that JSON-era data never fills (created empty).
-TABLES: Final = (*(entity.table for entity in ENTITIES), "tickets", "ticket_tasks")
+#: The server's tables: one per entity that has a table (ticket file links are folded into
+#: tickets and have none).
+TABLES: Final = tuple(entity.table for entity in ENTITIES if entity.folds_into is None)
 
 #: The server's indexes (spec section 5), by name. JSON paths use single quotes as it does.
 INDEXES: Final[dict[str, tuple[str, str]]] = {}
