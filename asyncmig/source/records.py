@@ -37,12 +37,14 @@ def raw_variant(struct: type[Record]) -> tuple[type[Any], tuple[tuple[str, bool]
     """``struct`` with its bulk string fields typed ``msgspec.Raw``, same field order, and
     those fields' (name, nullable) pairs; ``struct`` itself when it has none."""
     fields = msgspec.structs.fields(struct)
-    bulk = tuple((f.name, None in _members(f.type)) for f in fields if f.name in BULK_FIELDS)
+    # Only a plain string: a constrained one (a task's non-empty content) is checked whole.
+    raw = {f.name for f in fields if f.name in BULK_FIELDS and f.type in (str, str | None)}
+    bulk = tuple((f.name, None in _members(f.type)) for f in fields if f.name in raw)
     if not bulk:
         return struct, ()
     spec: list[tuple[str, Any] | tuple[str, Any, Any]] = []
     for f in fields:
-        kind = msgspec.Raw if f.name in BULK_FIELDS else f.type
+        kind = msgspec.Raw if f.name in raw else f.type
         if f.required:
             spec.append((f.name, kind))
         elif f.default_factory is not msgspec.NODEFAULT:
