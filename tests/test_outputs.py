@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import pytest
 from conftest import PROJECT_ROOT, run_cli
 
@@ -19,6 +20,7 @@ import asyncmig
 from asyncmig.output.progress import Tracker
 from asyncmig.output.report import COLUMNS
 from asyncmig.output.reportfile import SCHEMA_VERSION
+from asyncmig.results import Counts
 
 if TYPE_CHECKING:
     from benchmarks.generate import GenerateResult
@@ -134,7 +136,7 @@ def test_verbose_and_log_file(trap_root: GenerateResult, tmp_path: Path) -> None
     assert " DEBUG " in logged, "the file gets everything, whatever the console shows"
     assert re.search(
         r" INFO provider_key_storage/provider_keys.json: migrated, \d+ record\(s\), \d+ upgraded,"
-        r" \d+ rejected, \d+ duplicate, \d+ orphaned, [\d.]+ s",
+        r" \d+ rejected, \d+ duplicate, \d+ orphaned, \d+ re-keyed, \d+ superseded, [\d.]+ s",
         logged,
     )
     assert " INFO project_storage/projects.json: opened (" in logged
@@ -154,7 +156,9 @@ def _tables(summary: str) -> dict[str, _Row]:
     rows = {}
     for line in summary.splitlines():
         parts = line.split()
-        if len(parts) == 1 + len(COLUMNS) and parts[1].replace(",", "").isdigit():
+        # The superseded column is shown only when a record was superseded.
+        shown = len(parts) - 1 in (len(COLUMNS), len(COLUMNS) - 1)
+        if shown and parts[1].replace(",", "").isdigit():
             rows[parts[0]] = _Row([int(p.replace(",", "")) for p in parts[1:]])
     return rows
 
@@ -203,7 +207,7 @@ def _check_schema(document: dict[str, Any]) -> None:
     for key, kind in types.items():
         assert isinstance(document[key], kind), key
     for counts in (*document["tables"].values(), document["totals"]):
-        assert set(counts) == set(COLUMNS)
+        assert set(counts) == {field.name for field in msgspec.structs.fields(Counts)}
         assert all(isinstance(v, int) for v in counts.values())
     for outcome in document["files"]:
         assert {"path", "status", "table", "records", "seconds"} <= set(outcome)

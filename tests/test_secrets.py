@@ -49,7 +49,7 @@ def write_root(base: Path) -> Path:
         ("1700000000002", _key(2)),
         ("1700000000003", _key(3, isDefault="yes")),  # rejected
         ("1700000000004", _key(4, key={"value": SECRETS[4]})),  # rejected, key not a string
-        ("1700000000005", _key(5, id=1_700_000_000_001)),  # duplicate of the first
+        ("1700000000005", _key(1)),  # a copy of the first: a duplicate
         ("1700000000006", json.dumps(SECRETS[6])),  # not an object: a bare key
         # Two "key" members (a dict keeps the last) in a record that is rejected.
         (
@@ -208,7 +208,8 @@ def write_hidden_root(base: Path) -> Path:
     configs = {
         "1": _config(1, {"LOG_LEVEL": "info", "OPENAI_API_KEY": HIDDEN[6]}),  # migrated
         "2": _config(2, {"GITHUB_TOKEN": HIDDEN[7]}, name=""),  # rejected
-        "3": _config(1, {"OPENAI_API_KEY": HIDDEN[8]}),  # a duplicate of the first
+        # A copy of the first (a different record with its id would move to a new id).
+        "3": _config(1, {"LOG_LEVEL": "info", "OPENAI_API_KEY": HIDDEN[6]}),
         "4": _config(4, f"TOKEN={HIDDEN[9]}"),  # rejected: env is not an object
     }
     mcp = base / "mcp_storage"
@@ -251,7 +252,8 @@ def test_no_secret_under_another_name_leaks(tmp_path: Path) -> None:
         for line in lines
         if line["outcome"] == "duplicate" and line["table"] == "mcp_server_configs"
     )
-    assert mcp_duplicate["record"]["env"] == {"OPENAI_API_KEY": "***redacted***"}
+    redacted = "***redacted***"
+    assert mcp_duplicate["record"]["env"] == {"LOG_LEVEL": redacted, "OPENAI_API_KEY": redacted}
     damaged = next(line for line in lines if line["outcome"] == "damaged")
     assert damaged["file"] == "mcp_storage/server_configs.json"
     assert damaged["offset"] is not None

@@ -103,6 +103,7 @@ class ReportFold:
         if self._rejects is not None:
             report.rejections = list(self._rejects.sample)
             report.rekeyed = list(self._rejects.moved_sample)
+            report.rekeyed_listed = self._rejects.moved
             report.rejects_file = self._rejects.file
             report.rejects_lines = self._rejects.lines
         report.elapsed = time.perf_counter() - self._started

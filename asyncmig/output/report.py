@@ -36,6 +36,9 @@ class Report(msgspec.Struct, kw_only=True):
     #: The first 100 records migrated under a new id (their id was taken by a different
     #: record); ``tables`` counts every one, and the rejects file lists them.
     rekeyed: list[Moved] = msgspec.field(default_factory=list)
+    #: Moves this run listed (a resume of a finished migration lists none: its earlier
+    #: run's rejects file holds them).
+    rekeyed_listed: int = 0
     warnings: list[str] = msgspec.field(default_factory=list)
     elapsed: float = 0.0
     bytes_read: int = 0
@@ -225,11 +228,16 @@ def _rekey_lines(report: Report) -> list[str]:
     )
     if moved > len(report.rekeyed):
         lines.append(f"  ... and {moved - len(report.rekeyed):,} more")
-    where = (
-        f'the rejects file lists every one (outcome "rekeyed"): {report.rejects_file}'
-        if report.rejects_file
-        else '--rejects FILE lists every one (outcome "rekeyed")'
-    )
+    listed = report.rekeyed_listed
+    if not report.rejects_file:
+        where = '--rejects FILE lists each one (outcome "rekeyed")'
+    elif listed == moved:
+        where = f'each one is listed in {report.rejects_file} (outcome "rekeyed")'
+    else:
+        where = (
+            f'{listed:,} of them are listed in {report.rejects_file} (outcome "rekeyed"); '
+            "the earlier runs' rejects files list the others"
+        )
     lines.append(f"  {where}")
     return lines
 
