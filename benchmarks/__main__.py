@@ -37,6 +37,7 @@ GROUPS = {
     "all": case_list.CASES,
     "main": case_list.ASYNCMIG_CASES + case_list.COMPARISON_CASES,
     "sweeps": case_list.SWEEP_CASES,
+    "rekey": case_list.REKEY_CASES,
 }
 
 
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--sizes", default="100MB,1GB", help="total JSON sizes, comma-separated (%(default)s)")
     add("--shapes", default="many,few", help="many and/or few (default: %(default)s)")
     keys = ", ".join(c.key for c in case_list.CASES)
-    add("--cases", default="all", help=f"all, main, sweeps, or case keys: {keys}")
+    add("--cases", default="all", help=f"all, main, sweeps, rekey, or case keys: {keys}")
     add("--repeats", type=int, default=3, help="measured runs per case (default: %(default)s)")
     add(
         "--warmup",

@@ -33,6 +33,9 @@ class Case:
     big_shapes: tuple[str, ...] = ("many", "few")
     #: The case reports the time of its measured part itself (a floor).
     self_timed: bool = False
+    #: Runs on a sibling of the root (same size and shape) where this share of the project
+    #: files and chat messages reuse an id already taken: all different records, re-keyed.
+    collide: float = 0.0
 
 
 #: asyncmig through ``python -m asyncmig``; the first entry is the baseline.
@@ -100,8 +103,22 @@ SWEEP_CASES: Final = tuple(
     for n in (1, 2, 4)
 )
 
-CASES: Final = ASYNCMIG_CASES + COMPARISON_CASES + SWEEP_CASES
+#: The re-keying pair's colliding half; its other half is the baseline on the plain root
+#: (same size, shape and seed): the cost of re-keying, and whether memory grows with it.
+#: At 1 GB it runs on many files only, like sqlite-utils: one extra 1 GB root to generate.
+COLLIDING: Final = Case(
+    "asyncmig-collide-5",
+    "asyncmig --no-backup, 5 % of the records colliding (re-keyed)",
+    "asyncmig",
+    ("--no-backup",),
+    big_shapes=("many",),
+    collide=0.05,
+)
+
+CASES: Final = ASYNCMIG_CASES + COMPARISON_CASES + SWEEP_CASES + (COLLIDING,)
 BASELINE: Final = ASYNCMIG_CASES[0]
+#: "1 GB, no collisions" (the baseline) against "1 GB, 5 % colliding".
+REKEY_CASES: Final = (BASELINE, COLLIDING)
 
 
 def command(case: Case, data: Path, db: Path, *, reference: Path, converted: Path) -> list[str]:

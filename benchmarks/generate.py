@@ -10,10 +10,20 @@ the minimal root (~15 KB, ~75 KB with traps). Units on the command line are bina
 1024 bytes).
 
 ``traps=True`` adds a small, fixed set of awkward cases (legacy shapes, invalid records,
-damaged files, orphans, duplicates, files that are not migrated); ``GenerateResult.traps``
-names the files holding each of them, by the names in ``TRAP_NAMES``.
+damaged files, orphans, duplicates, colliding ids, v0.5.3 tickets, MCP state histories, files
+that are not migrated); ``GenerateResult.traps`` names the files holding each of them, by the
+names in ``TRAP_NAMES``.
 
-Run ``python -m benchmarks.generate OUT_DIR --size 100MB --shape many --seed 1 [--traps]``.
+Ids as the real servers allocated them (spec section 3), all off by default so that the
+default roots stay byte for byte what they were: ``collide`` is the share of project files
+and of chat messages whose id an earlier record of their table already holds (bulk syncs
+running ahead of the clock, forked and copied chats), ``copies`` the share of the colliding
+messages that are identical copies (duplicates, the others are re-keyed); ``tickets`` writes
+that many tickets (most in v0.5.3 shapes, with tasks and ticket-file links); ``mcp_history``
+earlier state records per MCP server, all keyed by generated ids as the June 2025 server did.
+
+Run ``python -m benchmarks.generate OUT_DIR --size 100MB --shape many --seed 1 [--traps]
+[--collide 0.05]``.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-__all__ = ("TABLES", "TRAP_NAMES", "GenerateResult", "generate", "main")
+__all__ = ("TABLES", "TICKET_TABLES", "TRAP_NAMES", "GenerateResult", "generate", "main")
 
 Shape = Literal["many", "few"]
 Record = dict[str, object]
@@ -57,6 +67,9 @@ TABLES: tuple[str, ...] = (
     "mcp_resources",
     "mcp_tool_executions",
 )
+#: Counted in ``records`` when the root holds tickets; the links are folded into their
+#: tickets (spec section 4), so they have no table of their own.
+TICKET_TABLES: tuple[str, ...] = ("tickets", "ticket_tasks", "ticket_file_links")
 
 TRAP_NAMES: tuple[str, ...] = (
     # 1. legacy shapes (spec section 4), upgraded by default
@@ -115,8 +128,19 @@ TRAP_NAMES: tuple[str, ...] = (
     "dangling_chat_project",
     "dangling_prompt_project",
     "dangling_link_prompt",
-    # 12. files that are not migrated
-    "not_migrated_tickets",
+    # 12. ids as the servers allocated them (spec sections 3, 5)
+    "collision_bulk_sync",
+    "collision_forked_chat",
+    "copied_chat",
+    # 13. tickets (spec sections 1, 2, 4, 6) and MCP histories
+    "legacy_ticket_v053",
+    "ticket_file_links",
+    "ticket_ref_to_rekeyed_file",
+    "orphan_ticket_folder",
+    "mcp_state_history",
+    "mcp_numeric_enum",
+    "mcp_tool_id_conflict",
+    # 14. files that are not migrated
     "not_migrated_ai_file_changes",
     "not_migrated_kv_store",
     "not_migrated_agent_logs",
@@ -142,6 +166,7 @@ MCP_FILES: Mapping[str, str] = MappingProxyType(
     }
 )
 MCP_TOOLS_ALT = "mcp_storage/tools.json"
+TICKETS = "ticket_storage/tickets.json"
 
 _KIB = 1024
 _MIB = 1024 * _KIB
@@ -158,6 +183,11 @@ def messages_path(chat_id: object) -> str:
     return f"chat_storage/chat_data/{chat_id}/messages.json"
 
 
+def ticket_path(ticket_id: object, name: str) -> str:
+    """Relative path of a ticket's ``tasks.json`` or ``files.json`` (its file links)."""
+    return f"ticket_storage/ticket_data/{ticket_id}/{name}"
+
+
 @dataclass(frozen=True)
 class GenerateResult:
     """What `generate` wrote; ``traps`` maps each trap name to the files holding it."""
@@ -170,6 +200,9 @@ class GenerateResult:
     records: Mapping[str, int]
     #: Trap name -> relative posix paths (from root) of its files; empty without traps.
     traps: Mapping[str, tuple[str, ...]]
+    #: Table -> rows a correct migration writes (records less identical copies and
+    #: superseded MCP states; links fold into tickets); None with traps (ask the oracle).
+    rows: Mapping[str, int] | None = None
 
 
 # --- JSON text, as JSON.stringify(value, null, 2) writes it --------------------------------
@@ -317,7 +350,7 @@ class _Sink:
         self.bytes += size
         self.files += 1
         if table is not None:
-            self.records[table] += records
+            self.records[table] = self.records.get(table, 0) + records
 
 
 # --- text blocks ---------------------------------------------------------------------------
@@ -610,6 +643,40 @@ class _TopFile:
     is_array: bool = False
 
 
+#: A forked or copied chat repeats at most this many of the previous chat's first messages.
+_FORK_PREFIX = 256
+
+
+@dataclass
+class _Collisions:
+    """Bulk ids as the servers handed them out, a set share of them already taken.
+
+    A sync of a project's files hands out consecutive ids (``Date.now()`` bumped past the
+    last one), so it runs ahead of the clock and the next sync starts inside the previous
+    one's ids; a forked or copied chat repeats its original's message ids. Each new file
+    decides how far back its sync starts (or how many messages it repeats) from the counts
+    so far, so the share holds from small roots to large ones.
+    """
+
+    share: float
+    copies: float
+    files: int = 0
+    file_hits: int = 0
+    file_bytes: int = 0
+    file_end: int = 0  # one past the largest file id handed out
+    last_files: int = 0  # files of the previous sync: the ids the next one can reuse
+    messages: int = 0
+    message_hits: int = 0
+    message_bytes: int = 0
+    copied: int = 0  # identical copies among the message hits (duplicates)
+    prefix: list[Record] = field(default_factory=list)  # the previous chat's first messages
+
+    def want(self, hits: int, done: int, size: int, budget: int, limit: int) -> int:
+        """Colliding records the next file needs so that the share holds once it is written."""
+        mean = size / done if done else 6000
+        return max(0, min(limit, round(self.share * (done + budget / mean)) - hits))
+
+
 @dataclass
 class _Build:
     """Everything one run shares: the PRNG, record maker, sink and the top-level files."""
@@ -622,6 +689,12 @@ class _Build:
     project_ids: list[int] = field(default_factory=list)
     chat_ids: list[int] = field(default_factory=list)
     prompt_ids: list[int] = field(default_factory=list)
+    collisions: _Collisions | None = None
+    #: Project id -> its first file ids (what tickets suggest).
+    file_sample: dict[int, list[int]] = field(default_factory=dict)
+    #: Tickets to write after the bulk: (ticket, its tasks, its file links).
+    tickets: list[tuple[Record, list[Record], list[Record]]] = field(default_factory=list)
+    superseded: int = 0  # MCP states replaced by a later one for their server
 
     def add(self, rel: str, key: str | None, value: object, trap: str | None = None) -> None:
         self.top[rel].entries.append((key, value))
@@ -720,31 +793,152 @@ def _content_size(rng: Random, shape: Shape) -> int:
 
 
 def _fill_files(build: _Build, project_id: int, budget: int) -> None:
-    rng, recs = build.rng, build.recs
+    rng, recs, hits = build.rng, build.recs, build.collisions
+    next_id = _sync_start(build, budget)
+    sample = build.file_sample.setdefault(project_id, [])
     with build.sink.stream(files_path(project_id), "project_files") as writer:
         while True:
             size = min(_content_size(rng, build.shape), max(40, budget - writer.size - 700))
             record = recs.file(project_id, size)
+            if hits is not None:  # the sync's own consecutive id, not the clock's
+                record["id"], next_id = next_id, next_id + 1
+                hits.file_hits += next_id <= hits.file_end
+            if len(sample) < 4:
+                sample.append(int(str(record["id"])))
             writer.add(str(record["id"]), record)
             if writer.size >= budget:
                 break
+    if hits is not None:
+        hits.files += writer.entries
+        hits.file_bytes += writer.size
+        hits.last_files = writer.entries
+        hits.file_end = max(hits.file_end, next_id)
+
+
+def _sync_start(build: _Build, budget: int) -> int:
+    """The first id of a project's sync: inside the previous sync's ids when some must collide."""
+    hits = build.collisions
+    if hits is None:
+        return 0
+    if hits.files == 0:
+        return build.recs.tick()
+    back = hits.want(hits.file_hits, hits.files, hits.file_bytes, budget, hits.last_files)
+    return hits.file_end - back
 
 
 def _fill_messages(build: _Build, chat_id: int, budget: int) -> None:
     rng, recs = build.rng, build.recs
     with build.sink.stream(messages_path(chat_id), "chat_messages") as writer:
+        if build.collisions is not None:
+            _fork(build, build.collisions, chat_id, budget, writer)
         if rng.random() < 0.3:
             writer.add(*_keyed(recs.message(chat_id, "system", rng.randint(50, 300))))
         turn = 0
         while writer.size < budget:
             chars = min(2000, max(50, int(rng.lognormvariate(math.log(400), 0.9))))
             chars = min(chars, max(50, budget - writer.size - 250))
-            writer.add(*_keyed(recs.message(chat_id, ("user", "assistant")[turn % 2], chars)))
+            message = recs.message(chat_id, ("user", "assistant")[turn % 2], chars)
+            writer.add(*_keyed(message))
             turn += 1
+            if build.collisions is not None and len(build.collisions.prefix) < _FORK_PREFIX:
+                build.collisions.prefix.append(message)
+    if build.collisions is not None:
+        build.collisions.messages += writer.entries
+        build.collisions.message_bytes += writer.size
+
+
+def _fork(
+    build: _Build, hits: _Collisions, chat_id: int, budget: int, writer: _EntryWriter
+) -> None:
+    """Open the chat with the previous chat's first messages, under their own ids: copied
+    as they are (identical: duplicates) or forked into this chat, some edited (re-keyed)."""
+    rng, original = build.rng, hits.prefix
+    hits.prefix = []
+    size = hits.want(hits.message_hits, hits.messages, hits.message_bytes, budget, len(original))
+    for message in original[:size]:
+        if rng.random() < hits.copies:
+            repeat, hits.copied = message, hits.copied + 1
+        else:
+            repeat = message | {"chatId": chat_id}
+            if rng.random() < 0.3:
+                repeat["content"] = build.recs.texts.prose(rng, len(str(message["content"])))
+        writer.add(*_keyed(repeat))
+        hits.message_hits += 1
 
 
 def _keyed(record: Record) -> Entry:
     return str(record["id"]), record
+
+
+# --- MCP state histories and tickets ---------------------------------------------------------
+
+
+def _mcp_history(build: _Build, earlier: int) -> None:
+    """``earlier`` state records per server before its current one, appended over time and
+    keyed by generated ids, as the June 2025 server wrote them (the last one wins)."""
+    rng, recs = build.rng, build.recs
+    top = build.top[MCP_FILES["mcp_server_states"]]
+    current = [value for _, value in top.entries]
+    history: list[object] = []
+    for _ in range(earlier):
+        for state in current:
+            status = rng.choice(("starting", "running", "error", "stopped"))
+            history.append(_state(recs, _field(state, "serverId"), status))
+    top.entries = [(str(recs.tick()), value) for value in [*history, *current]]
+    build.superseded += len(history)
+
+
+def _state(recs: _Records, server_id: object, status: str) -> Record:
+    running = status == "running"
+    started = recs.tick() if running else None
+    state: Record = {"serverId": server_id, "status": status}
+    state |= {"pid": recs.rng.randint(100, 60000) if running else None}
+    state |= {"error": "exited with code 1" if status == "error" else None}
+    return state | {"startedAt": started, "lastHeartbeat": started}
+
+
+def _add_tickets(build: _Build, count: int) -> None:
+    """Tickets on the projects' first files: most in v0.5.3 shapes (status "done", numeric
+    file ids, tasks done 1/0, a links file), the others as v0.6.0 wrote them."""
+    rng, recs = build.rng, build.recs
+    for number in range(count):
+        project = rng.choice(build.project_ids)
+        files = build.file_sample.get(project, [])
+        chosen = rng.sample(files, min(len(files), rng.randint(0, 3)))
+        legacy = rng.random() < 0.7
+        tid = recs.tick()
+        status = rng.choice(("open", "in_progress", "done" if legacy else "closed"))
+        ticket: Record = {"id": tid, "projectId": project, "title": f"Ticket {number + 1}"}
+        ticket |= {"overview": recs.texts.prose(rng, rng.randint(0, 200)), "status": status}
+        ticket |= {"priority": rng.choice(("low", "normal", "high"))}
+        ticket["suggestedFileIds"] = chosen if legacy else [str(f) for f in chosen]
+        tasks = [_task(recs, tid, order, legacy=legacy) for order in range(rng.randint(1, 4))]
+        linked = rng.sample(files, min(len(files), rng.randint(0, 2))) if legacy else []
+        links: list[Record] = [{"ticketId": tid, "fileId": f} for f in linked]
+        build.tickets.append((ticket | _stamps(recs, tid), tasks, links))
+
+
+def _task(recs: _Records, ticket_id: int, order: int, *, legacy: bool) -> Record:
+    kid, done = recs.tick(), recs.rng.random() < 0.4
+    task: Record = {"id": kid, "ticketId": ticket_id, "content": recs.texts.prose(recs.rng, 60)}
+    task |= {"done": int(done) if legacy else done, "orderIndex": order}
+    return task | _stamps(recs, kid)
+
+
+def _write_tickets(build: _Build) -> None:
+    if not build.tickets:
+        return
+    with build.sink.stream(TICKETS, "tickets") as writer:
+        for ticket, _, _ in build.tickets:
+            writer.add(*_keyed(ticket))
+    for ticket, tasks, links in build.tickets:
+        if tasks:
+            _put_records(build, ticket_path(ticket["id"], "tasks.json"), "ticket_tasks", tasks)
+        if links:
+            data = _render([(None, link) for link in links], is_array=True)[0]
+            build.sink.put(
+                ticket_path(ticket["id"], "files.json"), data, "ticket_file_links", len(links)
+            )
 
 
 # --- traps ---------------------------------------------------------------------------------
@@ -764,6 +958,9 @@ def _add_traps(build: _Build) -> None:
     _trap_links_and_mcp(build)
     _trap_not_migrated(build)
     _trap_not_migrated_more(build)
+    _trap_collisions(build)
+    _trap_tickets(build)
+    _trap_mcp_history(build)
 
 
 def _trap_projects(build: _Build) -> None:
@@ -859,7 +1056,7 @@ def _trap_project_folders(build: _Build) -> None:
     sink.put(changes_rel, _render([(str(recs.tick()), change)])[0])
     sink.trap("not_migrated_ai_file_changes", changes_rel)
     small = _small_files(build, 5, 2)
-    small[1]["id"] = good["id"]
+    small[1] = dict(good)  # an identical copy: a duplicate (other data would be re-keyed)
     _put_records(build, files_path(5), "project_files", small)
     sink.trap("ts_small_id", files_path(5))
     sink.trap("small_id_folder_not_orphan", files_path(5), PROJECTS)
@@ -890,8 +1087,8 @@ def _trap_chat_folders(build: _Build) -> None:
     for trap, _ in traps:
         sink.trap(trap, rel)
     second = _host_chat(build)
-    twin = recs.message(second, "assistant", 150) | {"id": good["id"], "created": good["id"]}
-    twin["updated"] = good["id"]
+    recs.message(second, "assistant", 150)  # drawn as before, so the rest stays the same
+    twin = dict(good)  # an identical copy: a duplicate (other data would be re-keyed)
     _put_records(
         build, messages_path(second), "chat_messages", [recs.message(second, "user", 60), twin]
     )
@@ -968,17 +1165,9 @@ def _field(record: object, key: str) -> object:
 
 
 def _trap_not_migrated(build: _Build) -> None:
-    """Tickets, the key-value store, agent logs and a backup folder."""
+    """The key-value store, agent logs and a backup folder."""
     recs, sink = build.recs, build.sink
-    tickets: list[Entry] = []
-    for number, status in enumerate(("open", "in_progress", "closed"), start=1):
-        tid = recs.tick()
-        ticket: Record = {"id": tid, "projectId": build.project_ids[0], "title": f"Ticket {number}"}
-        ticket |= {"overview": recs.texts.prose(recs.rng, 120), "status": status}
-        ticket |= {"priority": "normal", "suggestedFileIds": []} | _stamps(recs, tid)
-        tickets.append((str(tid), ticket))
     for trap, rel, data in (
-        ("not_migrated_tickets", "ticket_storage/tickets.json", _render(tickets)[0]),
         ("not_migrated_kv_store", "kv-store.json", _render(_kv_entries(build))[0]),
         ("not_migrated_agent_logs", "agent-logs/run-1.log", _agent_log(recs)),
     ):
@@ -1008,6 +1197,84 @@ def _trap_not_migrated_more(build: _Build) -> None:
         sink.trap(trap, rel)
 
 
+def _trap_collisions(build: _Build) -> None:
+    """A project synced right after another (its files reuse ids), a forked and a copied chat."""
+    recs, sink = build.recs, build.sink
+    first, second = _host_project(build), _host_project(build)
+    start = recs.tick()
+    older, newer = _small_files(build, first, 4), _small_files(build, second, 3)
+    for offset, record in enumerate(older + newer):  # newer: start+2, start+3 (taken), start+4
+        record["id"] = start + offset - (2 if offset >= len(older) else 0)
+    _put_records(build, files_path(first), "project_files", older)
+    _put_records(build, files_path(second), "project_files", newer)
+    sink.trap("collision_bulk_sync", files_path(first), files_path(second))
+    build.file_sample[second] = [int(str(record["id"])) for record in newer]
+    original = _host_chat(build)
+    messages = [recs.message(original, role, 120) for role in ("user", "assistant", "user")]
+    _put_records(build, messages_path(original), "chat_messages", messages)
+    fork = _host_chat(build)
+    forked = [message | {"chatId": fork} for message in messages]
+    forked[1]["content"] = "Edited in the fork: " + str(forked[1]["content"])
+    forked.append(recs.message(fork, "user", 90))
+    _put_records(build, messages_path(fork), "chat_messages", forked)
+    sink.trap("collision_forked_chat", messages_path(original), messages_path(fork))
+    copy = _host_chat(build)
+    _put_records(build, messages_path(copy), "chat_messages", messages)  # byte for byte
+    sink.trap("copied_chat", messages_path(original), messages_path(copy))
+
+
+def _trap_tickets(build: _Build) -> None:
+    """A v0.5.3 ticket naming a file that is re-keyed, with 1/0 tasks and links; a v0.6.0
+    ticket; a task folder without its ticket."""
+    recs, sink = build.recs, build.sink
+    second = max(build.file_sample)  # the project of collision_bulk_sync
+    taken, kept = build.file_sample[second][0], build.file_sample[second][2]
+    tid = recs.tick()
+    legacy: Record = {"id": tid, "projectId": second, "title": "Sync the second project"}
+    legacy |= {"overview": "", "status": "done", "priority": "high"}
+    legacy |= {"suggestedFileIds": [taken, kept]} | _stamps(recs, tid)
+    tasks = [_task(recs, tid, order, legacy=True) for order in range(2)]
+    tasks[0]["done"], tasks[1]["done"] = 1, 0
+    links: list[Record] = [{"ticketId": tid, "fileId": kept}, {"ticketId": tid, "fileId": taken}]
+    links.append({"ticketId": tid, "fileId": build.file_sample[second][1]})
+    build.tickets.append((legacy, tasks, links))
+    other = recs.tick()  # a v0.6.0 ticket of another project naming that id: not followed
+    current: Record = {"id": other, "projectId": build.project_ids[0], "title": "Review"}
+    current |= {"overview": "Done.", "status": "closed", "priority": "normal"}
+    current |= {"suggestedFileIds": [str(taken)]} | _stamps(recs, other)
+    build.tickets.append((current, [_task(recs, other, 0, legacy=False)], []))
+    for trap, rels in (
+        ("legacy_ticket_v053", (TICKETS, ticket_path(tid, "tasks.json"))),
+        ("ticket_file_links", (ticket_path(tid, "files.json"),)),
+        ("ticket_ref_to_rekeyed_file", (TICKETS, files_path(second))),
+    ):
+        sink.trap(trap, *rels)
+    orphan = recs.tick()
+    rel = ticket_path(orphan, "tasks.json")
+    _put_records(build, rel, "ticket_tasks", [_task(recs, orphan, 0, legacy=False)])
+    sink.trap("orphan_ticket_folder", rel)
+
+
+def _trap_mcp_history(build: _Build) -> None:
+    """Earlier states of the first server, a tool with a numeric enum, a tool id reused."""
+    recs, sink = build.recs, build.sink
+    states = build.top[MCP_FILES["mcp_server_states"]]
+    server = _field(states.entries[0][1], "serverId")
+    earlier = [_state(recs, server, status) for status in ("starting", "running")]
+    states.entries[:0] = [(str(recs.tick()), state) for state in earlier]
+    build.superseded += len(earlier)
+    sink.trap("mcp_state_history", MCP_FILES["mcp_server_states"])
+    tools = build.top[MCP_FILES["mcp_tools"]].entries
+    numeric = _mcp_tools(recs, int(str(server)), "numeric")[0]
+    params = [{"name": "level", "type": "number", "enum": [1, 2, 3], "default": {"x": [1, None]}}]
+    tools.append(_keyed(numeric | {"parameters": params}))
+    sink.trap("mcp_numeric_enum", MCP_FILES["mcp_tools"])
+    reused = dict(tools[1][1]) if isinstance(tools[1][1], dict) else {}
+    reused["description"] = "Another tool under a taken id"
+    build.top[MCP_TOOLS_ALT].entries.append((tools[1][0], reused))
+    sink.trap("mcp_tool_id_conflict", MCP_FILES["mcp_tools"], MCP_TOOLS_ALT)
+
+
 def _kv_entries(build: _Build) -> list[Entry]:
     settings = {"theme": "dark", "language": "en", "summarizationEnabled": True}
     return [
@@ -1034,29 +1301,59 @@ def generate(
     shape: Shape = "many",
     seed: int = 0,
     traps: bool = False,
+    collide: float = 0.0,
+    copies: float = 0.25,
+    tickets: int = 0,
+    mcp_history: int = 0,
 ) -> GenerateResult:
     """Write a data root of about ``size_bytes`` at ``root`` (missing or empty) and describe it.
 
-    The same arguments always give byte-identical output. Raises ValueError for a bad size or
-    shape, or when ``root`` exists and is not an empty directory.
+    The same arguments always give byte-identical output (and with the four realism knobs
+    at their defaults, the bytes the generator wrote before it had them). Raises ValueError
+    for a bad size, shape or knob, or when ``root`` exists and is not an empty directory.
     """
-    if size_bytes <= 0:
-        raise ValueError(f"size_bytes must be positive, not {size_bytes}")
-    if shape not in ("many", "few"):
-        raise ValueError(f"shape must be 'many' or 'few', not {shape!r}")
+    _check(size_bytes, shape, collide=collide, copies=copies, counts=(tickets, mcp_history))
     root = Path(root)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise ValueError(f"{root} exists and is not an empty directory")
     root.mkdir(parents=True, exist_ok=True)
     build = _new_build(root, size_bytes, shape, seed)
+    if collide > 0:
+        build.collisions = _Collisions(collide, copies)
     _add_parents(build, size_bytes)
+    if mcp_history:
+        _mcp_history(build, mcp_history)
     if traps:
         _add_traps(build)
     _write_top(build)
     _write_bulk(build, size_bytes)
+    _add_tickets(build, tickets)
+    _write_tickets(build)
+    return _result(build, seed, traps=traps)
+
+
+def _check(
+    size: int, shape: str, *, collide: float, copies: float, counts: tuple[int, int]
+) -> None:
+    if size <= 0:
+        raise ValueError(f"size_bytes must be positive, not {size}")
+    if shape not in ("many", "few"):
+        raise ValueError(f"shape must be 'many' or 'few', not {shape!r}")
+    if not 0 <= collide <= 0.5:
+        raise ValueError(f"collide is a share of the records, from 0 to 0.5, not {collide}")
+    if not 0 <= copies <= 1:
+        raise ValueError(f"copies is a share of the colliding messages, 0 to 1, not {copies}")
+    if min(counts) < 0:
+        raise ValueError(f"tickets and mcp_history cannot be negative: {counts}")
+
+
+def _result(build: _Build, seed: int, *, traps: bool) -> GenerateResult:
     sink = build.sink
+    rows = {table: count for table, count in sink.records.items() if table != "ticket_file_links"}
+    rows["chat_messages"] -= build.collisions.copied if build.collisions else 0
+    rows["mcp_server_states"] -= build.superseded
     return GenerateResult(
-        root=root,
+        root=sink.root,
         seed=seed,
         bytes_written=sink.bytes,
         files_written=sink.files,
@@ -1064,6 +1361,7 @@ def generate(
         traps=MappingProxyType(
             {name: tuple(sink.traps[name]) for name in TRAP_NAMES if name in sink.traps}
         ),
+        rows=None if traps else MappingProxyType(rows),
     )
 
 
@@ -1086,6 +1384,10 @@ class _Args(argparse.Namespace):
     shape: Shape
     seed: int
     traps: bool
+    collide: float
+    copies: float
+    tickets: int
+    mcp_history: int
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -1098,6 +1400,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--shape", choices=("many", "few"), default="many")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--traps", action="store_true", help="add the awkward cases too")
+    add = parser.add_argument
+    add("--collide", type=float, default=0.0, help="share of files/messages whose id is taken")
+    add("--copies", type=float, default=0.25, help="share of colliding messages that are copies")
+    add("--tickets", type=int, default=0, help="tickets to write (most in v0.5.3 shapes)")
+    add("--mcp-history", type=int, default=0, help="earlier MCP states per server")
     return parser
 
 
@@ -1107,7 +1414,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         result = generate(
-            args.out_dir, size_bytes=args.size, shape=args.shape, seed=args.seed, traps=args.traps
+            args.out_dir,
+            size_bytes=args.size,
+            shape=args.shape,
+            seed=args.seed,
+            traps=args.traps,
+            collide=args.collide,
+            copies=args.copies,
+            tickets=args.tickets,
+            mcp_history=args.mcp_history,
         )
     except ValueError as exc:
         print(f"generate: {exc}", file=sys.stderr)

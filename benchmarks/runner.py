@@ -79,22 +79,35 @@ class Settings:
     seed: int = 1
 
 
-def data_root(size: int, shape: str, seed: int, cache: Path) -> Path:
-    """The cached data root for these settings, generated when missing."""
-    root = cache / f"{shape}-{size}-{seed}"
+def data_root(size: int, shape: str, seed: int, cache: Path, *, collide: float = 0.0) -> Path:
+    """The cached data root for these settings, generated when missing. With ``collide``,
+    that share of files and messages reuse a taken id, every one a different record (no
+    identical copies: a correct migration re-keys them all and ends with every record)."""
+    root = cache / (f"{shape}-{size}-{seed}" + (f"-collide{collide:g}" if collide else ""))
     if (root / ".complete").is_file():
         return root
     shutil.rmtree(root, ignore_errors=True)
     print(
-        f"generating {shape} data root of {size:,} bytes (seed {seed}) in {root}", file=sys.stderr
+        f"generating {shape} data root of {size:,} bytes (seed {seed}, collide {collide:g}) "
+        f"in {root}",
+        file=sys.stderr,
     )
-    result = generate(root / "data", size_bytes=size, shape=shape, seed=seed)  # type: ignore[arg-type]
-    (root / ".complete").write_text("\n".join(f"{k} {v}" for k, v in result.records.items()))
+    result = generate(
+        root / "data",
+        size_bytes=size,
+        shape=shape,  # type: ignore[arg-type]
+        seed=seed,
+        collide=collide,
+        copies=0.0,
+    )
+    assert result.rows is not None  # no traps
+    (root / ".complete").write_text("\n".join(f"{k} {v}" for k, v in result.rows.items()))
     return root
 
 
 def expected_records(root: Path) -> dict[str, int]:
-    """Per-table record counts the generator wrote: every case must end with exactly these."""
+    """Per-table rows the generator says a migration writes: every case must end with
+    exactly these (for roots without collisions, every record it wrote)."""
     lines = (root / ".complete").read_text().splitlines()
     return {table: int(count) for table, count in (line.split() for line in lines)}
 
@@ -117,6 +130,13 @@ class Root:
         """A finished asyncmig database of this root: the write floor's rows."""
         return self.work / "reference.db"
 
+    def colliding(self, share: float, seed: int) -> Root:
+        """This root's sibling where ``share`` of the records collide (itself for 0)."""
+        if not share:
+            return self
+        path = data_root(self.size, self.shape, seed, self.path.parent, collide=share)
+        return Root(path, self.shape, self.size, self.work.parent / path.name)
+
 
 def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Result]:
     """Measure ``cases`` on one data root, repeats interleaved round by round so that a
@@ -124,12 +144,18 @@ def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Resu
     plans = plan_runs(root, cases, settings)
     if not plans:
         return []
-    want = _warm_up(root)
-    json_bytes = sum(p.stat().st_size for p in root.data.rglob("*") if p.is_file())
-    records = sum(want.values())
+    roots = {c: root.colliding(c.collide, settings.seed) for c in plans}
+    wants = {r: _warm_up(r) for r in dict.fromkeys(roots.values())}
     results = {
         c.key: Result(
-            c.key, c.label, c.kind, root.shape, root.size, json_bytes, records, c.self_timed
+            c.key,
+            c.label,
+            c.kind,
+            root.shape,
+            root.size,
+            sum(p.stat().st_size for p in roots[c].data.rglob("*") if p.is_file()),
+            sum(wants[roots[c]].values()),
+            c.self_timed,
         )
         for c in plans
     }
@@ -137,10 +163,10 @@ def run_root(root: Root, cases: Sequence[Case], settings: Settings) -> list[Resu
         for case, (warmup, repeats) in plans.items():
             if round_no >= warmup + repeats:
                 continue
-            run = _run_fresh(case, root, want)
+            run = _run_fresh(case, roots[case], wants[roots[case]])
             state = "warm-up" if round_no < warmup else f"run {round_no - warmup + 1}/{repeats}"
             print(
-                f"  {root.path.name} {case.key:<20} {state:<9} {run.wall_seconds:7.2f} s "
+                f"  {roots[case].path.name} {case.key:<20} {state:<9} {run.wall_seconds:7.2f} s "
                 f"{run.peak_tree_rss / 1e6:7.1f} MB",
                 file=sys.stderr,
             )

@@ -31,10 +31,11 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def trap_root(tmp_path_factory: pytest.TempPathFactory) -> GenerateResult:
-    """A small generated data root holding every awkward case the generator knows."""
+    """A small generated data root holding every awkward case the generator knows, with
+    ids colliding as the real servers' did (5 % of project files and messages)."""
     root = tmp_path_factory.mktemp("traps") / "data"
     print(f"trap data root seed: {SEED}")
-    return generate(root, size_bytes=600_000, shape="many", seed=SEED, traps=True)
+    return generate(root, size_bytes=600_000, shape="many", seed=SEED, traps=True, collide=0.05)
 
 
 @pytest.fixture(scope="session")

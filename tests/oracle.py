@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     Fields = tuple[tuple[str, Check, object], ...]
 
 __all__ = (
+    "COUNTED",
+    "LINKS",
     "MAX_TS",
     "SCHEMAS",
     "TABLES",
@@ -51,7 +53,13 @@ TABLES = (
     "mcp_tools",
     "mcp_resources",
     "mcp_tool_executions",
+    "tickets",
+    "ticket_tasks",
 )
+#: Ticket-file links have no table: each is folded into its ticket (spec section 4).
+LINKS = "ticket_file_links"
+#: Everything counted: the tables, then the links.
+COUNTED = (*TABLES, LINKS)
 MAX_TS = 2_524_608_000_000  # 2050-01-01 UTC
 SECONDS_BELOW = 10_000_000_000
 
@@ -171,6 +179,18 @@ def _url(value: object) -> str:
     return str(value)
 
 
+def _id_or_string(value: object) -> int | str:
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise Invalid(f"not an integer or a string: {value!r}")
+
+
+def _non_negative(value: object) -> int | float:
+    if _number(value) < 0:
+        raise Invalid(f"negative: {value!r}")
+    return _number(value)
+
+
 def _json_object(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Invalid(f"not an object: {value!r}")
@@ -227,7 +247,7 @@ _ATTACHMENT: Fields = (
 )
 _TOOL_PARAMETER: Fields = (
     ("name", _string, REQ), ("type", _string, REQ), ("description", _string, OPT),
-    ("required", _boolean, True), ("default", _anything, OPT), ("enum", _list_of(_string), OPT),
+    ("required", _boolean, True), ("default", _anything, OPT), ("enum", _list_of(_anything), OPT),
 )
 SCHEMAS: dict[str, Fields] = {
     "provider_keys": (
@@ -290,6 +310,18 @@ SCHEMAS: dict[str, Fields] = {
         ("result", _anything, OPT), ("error", _STR_OR_NULL, REQ),
         ("startedAt", _ts, REQ), ("completedAt", _TS_OR_NULL, REQ),
     ),
+    "tickets": (
+        ("id", _ts, REQ), ("projectId", _ts, REQ), ("title", _nonempty, REQ),
+        ("overview", _string, ""), ("status", _one_of("open", "in_progress", "closed"), "open"),
+        ("priority", _one_of("low", "normal", "high"), "normal"),
+        ("suggestedFileIds", _list_of(_string), []), ("created", _ts, REQ), ("updated", _ts, REQ),
+    ),
+    "ticket_tasks": (
+        ("id", _ts, REQ), ("ticketId", _ts, REQ), ("content", _nonempty, REQ),
+        ("done", _boolean, False), ("orderIndex", _non_negative, REQ),
+        ("created", _ts, REQ), ("updated", _ts, REQ),
+    ),
+    LINKS: (("ticketId", _ts, REQ), ("fileId", _id_or_string, REQ)),
 }
 del REQ, OPT
 # fmt: on
@@ -315,7 +347,20 @@ def _upgrade(table: str, record: dict[str, Any]) -> dict[str, Any]:
     if table == "project_files":
         for name in _NULLABLE_FILE_FIELDS:
             out.setdefault(name, None)
+    if table == "tickets":
+        _upgrade_ticket(out)
+    if table == "ticket_tasks" and out.get("done") in (0, 1) and not isinstance(out["done"], bool):
+        out["done"] = out["done"] == 1  # v0.5.3 wrote 1/0
     return out
+
+
+def _upgrade_ticket(out: dict[str, Any]) -> None:
+    """v0.5.3 tickets: status "done", numeric suggestedFileIds."""
+    if out.get("status") == "done":
+        out["status"] = "closed"
+    ids = out.get("suggestedFileIds")
+    if isinstance(ids, list):
+        out["suggestedFileIds"] = [str(item) if _is_number(item) else item for item in ids]
 
 
 def validate(table: str, value: object, *, strict: bool) -> tuple[dict[str, Any] | None, bool]:
@@ -438,40 +483,56 @@ _SINGLE_FILES: dict[str, tuple[str, ...]] = {
         f"mcp_{kind}": (f"mcp_storage/mcp_{kind}.json", f"mcp_storage/{kind}.json")
         for kind in ("server_configs", "server_states", "tools", "resources", "tool_executions")
     },
+    "tickets": ("ticket_storage/tickets.json",),
 }
-# child table -> (folder holding the containers, file name in each container, parent table)
-_CHILD_FILES: dict[str, tuple[str, str, str]] = {
-    "project_files": ("project_storage/project_data", "files.json", "projects"),
-    "chat_messages": ("chat_storage/chat_data", "messages.json", "chats"),
+# first child table -> (folder holding the containers, parent table, (file name, table) in
+# the order they are processed inside each container)
+_CHILD_FILES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    "project_files": (
+        "project_storage/project_data",
+        "projects",
+        (("files.json", "project_files"),),
+    ),
+    "chat_messages": ("chat_storage/chat_data", "chats", (("messages.json", "chat_messages"),)),
+    "ticket_tasks": (
+        "ticket_storage/ticket_data",
+        "tickets",
+        (("tasks.json", "ticket_tasks"), ("files.json", LINKS)),
+    ),
 }
-_ARRAY_TABLES = frozenset({"prompt_projects"})
+_ARRAY_TABLES = frozenset({"prompt_projects", LINKS})
+#: What a record whose row id is taken becomes (section 5); every other table re-keys.
+_ON_CONFLICT = {
+    "prompt_projects": "duplicate",
+    "mcp_tools": "reject",
+    "mcp_tool_executions": "reject",
+    "mcp_resources": "reject",
+    "mcp_server_states": "replace",
+}
 
 
 @dataclass(frozen=True)
 class _Container:
     folder: str  # relative posix path of the folder
-    file: str  # relative posix path of the entity file in it
     parent_id: int | None  # the folder name read as a ts, None when it is not one
 
 
-def _containers(root: Path, table: str) -> list[_Container]:
-    """Folders holding the child entity file, in processing order (section 6)."""
-    base, filename, _ = _CHILD_FILES[table]
+def _containers(root: Path, base: str, names: tuple[str, ...]) -> list[_Container]:
+    """Folders under `base` holding one of `names`, in processing order (section 6)."""
     if not (root / base).is_dir():
         return []
     found: list[tuple[tuple[bool, int, str], _Container]] = []
     for entry in (root / base).iterdir():
         if not entry.is_dir() or entry.name.startswith("backup-"):
             continue
-        if not (entry / filename).is_file():
+        if not any((entry / name).is_file() for name in names):
             continue
         try:
             parent_id = normalize_ts(entry.name)
         except Invalid:
             parent_id = None
-        folder = f"{base}/{entry.name}"
         key = (parent_id is None, parent_id or 0, entry.name)
-        found.append((key, _Container(folder, f"{folder}/{filename}", parent_id)))
+        found.append((key, _Container(f"{base}/{entry.name}", parent_id)))
     return [container for _, container in sorted(found, key=lambda pair: pair[0])]
 
 
@@ -480,7 +541,8 @@ def _containers(root: Path, table: str) -> list[_Container]:
 
 @dataclass
 class Counts:
-    """Per-table record outcomes; found is the sum of the four outcomes."""
+    """Per-table record outcomes: found = migrated + rejected + orphaned + duplicate +
+    superseded; upgraded and rekeyed are parts of migrated."""
 
     found: int = 0
     migrated: int = 0
@@ -488,6 +550,8 @@ class Counts:
     rejected: int = 0
     orphaned: int = 0
     duplicate: int = 0
+    rekeyed: int = 0
+    superseded: int = 0
 
 
 @dataclass
@@ -498,81 +562,198 @@ class Expected:
     rows: dict[str, dict[str, tuple[Any, int | float, int | float]]] = field(
         default_factory=lambda: {table: {} for table in TABLES}
     )
-    counts: dict[str, Counts] = field(default_factory=lambda: {table: Counts() for table in TABLES})
+    #: Keyed by COUNTED: every table, then the ticket-file links (folded, so "migrated"
+    #: there means folded into their ticket).
+    counts: dict[str, Counts] = field(
+        default_factory=lambda: {table: Counts() for table in COUNTED}
+    )
     damaged: dict[str, int] = field(default_factory=dict)
     not_migrated: set[str] = field(default_factory=set)
     rejected: list[tuple[str, int]] = field(default_factory=list)
     duplicates: list[tuple[str, int]] = field(default_factory=list)
     orphan_folders: set[str] = field(default_factory=set)
+    #: (table, file, index in the file, old id, new id), in processing order.
+    rekeys: list[tuple[str, str, int, int, int]] = field(default_factory=list)
+    #: (file, index) of each MCP state replaced by a later one for its serverId.
+    superseded: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class _Load:
+    """The state of one reading of a data root, in processing order."""
+
+    result: Expected
+    strict: bool
+    include_orphans: bool
+    migrated_at: int
+    #: table -> row id -> canonical JSON of each distinct record seen with that id.
+    seen: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: table -> row ids of rows that needed an upgrade.
+    upgraded: dict[str, set[str]] = field(default_factory=dict)
+    #: table -> row id -> (file, index) the row came from (for superseded states).
+    origin: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
+    #: Colliding records waiting for a new id: (table, file, index, data, upgraded).
+    waiting: list[tuple[str, str, int, dict[str, Any], bool]] = field(default_factory=list)
 
 
 def expected(
     root: Path, *, migrated_at: int, strict: bool = False, include_orphans: bool = False
 ) -> Expected:
     """What migrating `root` at `migrated_at` (epoch ms) must give, read from the spec only."""
-    result = Expected()
+    load = _Load(Expected(), strict, include_orphans, migrated_at)
     entity_files: set[str] = set()
+    for table, rel, orphan in _sources(root, load.result):
+        entity_files.add(rel)
+        _process(root, rel, table, load, orphan=orphan)
+    _rekey(load)
+    _follow_rekeyed_files(load.result)
+    _final_counts(load)
+    load.result.not_migrated = {rel for rel in _all_files(root) if rel not in entity_files}
+    return load.result
+
+
+def _sources(root: Path, result: Expected) -> Iterator[tuple[str, str, bool]]:
+    """(table, relative path, is in an orphan folder) of each entity file, in processing
+    order; lazily, so each parent table is complete before its folders are looked at."""
     for table in TABLES:
-        for rel, orphan in _sources(root, table, result):
-            entity_files.add(rel)
-            _process(
-                root,
-                rel,
-                table,
-                result,
-                strict=strict,
-                migrated_at=migrated_at,
-                skip=orphan and not include_orphans,
+        if table in _SINGLE_FILES:
+            yield from (
+                (table, rel, False) for rel in _SINGLE_FILES[table] if (root / rel).is_file()
             )
-    result.not_migrated = {rel for rel in _all_files(root) if rel not in entity_files}
-    return result
+        if table not in _CHILD_FILES:
+            continue
+        base, parent, files = _CHILD_FILES[table]
+        for container in _containers(root, base, tuple(name for name, _ in files)):
+            orphan = (
+                container.parent_id is None or str(container.parent_id) not in result.rows[parent]
+            )
+            if orphan:
+                result.orphan_folders.add(container.folder)
+            for name, child in files:
+                if (root / container.folder / name).is_file():
+                    yield child, f"{container.folder}/{name}", orphan
 
 
-def _sources(root: Path, table: str, result: Expected) -> Iterator[tuple[str, bool]]:
-    """(relative path, is in an orphan folder) of each entity file of `table`, in order."""
-    if table in _SINGLE_FILES:
-        yield from ((rel, False) for rel in _SINGLE_FILES[table] if (root / rel).is_file())
-        return
-    parents = result.rows[_CHILD_FILES[table][2]]
-    for container in _containers(root, table):
-        orphan = container.parent_id is None or str(container.parent_id) not in parents
-        if orphan:
-            result.orphan_folders.add(container.folder)
-        yield container.file, orphan
-
-
-def _process(
-    root: Path,
-    rel: str,
-    table: str,
-    result: Expected,
-    *,
-    strict: bool,
-    migrated_at: int,
-    skip: bool,
-) -> None:
+def _process(root: Path, rel: str, table: str, load: _Load, *, orphan: bool) -> None:
+    result = load.result
     entries, damaged = parse_entries((root / rel).read_bytes(), array=table in _ARRAY_TABLES)
     if damaged:
         result.damaged[rel] = len(entries)
-    counts, rows = result.counts[table], result.rows[table]
+    counts = result.counts[table]
     for index, value in enumerate(entries):
         counts.found += 1
-        data, upgraded = validate(table, value, strict=strict)
-        if data is None:
+        data, upgraded = validate(table, value, strict=load.strict)
+        if data is None or (table == LINKS and load.strict):  # folding is an upgrade
             counts.rejected += 1
             result.rejected.append((rel, index))
-            continue
-        counts.upgraded += upgraded
-        if skip:
-            counts.orphaned += 1
-            continue
-        key = row_id(table, data)
-        if key in rows:
-            counts.duplicate += 1
-            result.duplicates.append((rel, index))
-            continue
-        rows[key] = (data, *row_times(data, migrated_at))
-        counts.migrated += 1
+        elif orphan and (table == LINKS or not load.include_orphans):
+            counts.orphaned += 1  # a link in an orphan folder has no ticket to fold into
+        elif table == LINKS:
+            _fold(load, rel, index, data)
+        else:
+            _take(load, table, rel, index, data, upgraded)
+
+
+def _canonical(value: Any) -> str:
+    """Compact JSON for "equal" (section 5): 3.0 equals 3."""
+
+    def ints(item: Any) -> Any:
+        if isinstance(item, float) and item.is_integer():
+            return int(item)
+        if isinstance(item, dict):
+            return {key: ints(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [ints(inner) for inner in item]
+        return item
+
+    return json.dumps(ints(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _take(
+    load: _Load, table: str, rel: str, index: int, data: dict[str, Any], upgraded: bool
+) -> None:
+    """One valid record that is not in an orphan folder (or orphans are included)."""
+    result, key, text = load.result, row_id(table, data), _canonical(data)
+    rows, seen = result.rows[table], load.seen.setdefault(table, {})
+    kind = _ON_CONFLICT.get(table, "rekey")
+    if key in rows and kind == "replace":  # last wins: the earlier one is superseded
+        result.counts[table].superseded += 1
+        result.superseded.append(load.origin[table][key])
+        load.upgraded.setdefault(table, set()).discard(key)
+        del rows[key]
+    if key not in rows:
+        rows[key] = (data, *row_times(data, load.migrated_at))
+        seen[key] = [text]
+        load.origin.setdefault(table, {})[key] = (rel, index)
+        if upgraded:
+            load.upgraded.setdefault(table, set()).add(key)
+    elif text in seen[key] or kind == "duplicate":
+        result.counts[table].duplicate += 1
+        result.duplicates.append((rel, index))
+    elif kind == "reject":
+        result.counts[table].rejected += 1
+        result.rejected.append((rel, index))
+    else:
+        seen[key].append(text)
+        load.waiting.append((table, rel, index, data, upgraded))
+
+
+def _fold(load: _Load, rel: str, index: int, link: dict[str, Any]) -> None:
+    """Append the link's fileId (once, as a string) to its ticket: an upgrade of the ticket."""
+    result, key = load.result, str(link["ticketId"])
+    counts = result.counts[LINKS]
+    if key not in result.rows["tickets"]:  # a link naming no migrated ticket
+        counts.rejected += 1
+        result.rejected.append((rel, index))
+        return
+    counts.migrated += 1
+    ticket, created_at, updated_at = result.rows["tickets"][key]
+    file_id = str(link["fileId"])
+    if file_id not in ticket["suggestedFileIds"]:
+        ids = [*ticket["suggestedFileIds"], file_id]
+        result.rows["tickets"][key] = (ticket | {"suggestedFileIds": ids}, created_at, updated_at)
+        load.upgraded.setdefault("tickets", set()).add(key)
+
+
+def _rekey(load: _Load) -> None:
+    """New ids for the colliding records, once every record that keeps its id is known."""
+    result = load.result
+    held: dict[str, set[int]] = {}
+    for table, rel, index, data, upgraded in load.waiting:
+        taken = held.setdefault(table, {int(key) for key in result.rows[table]})
+        old = new = data["id"]
+        while new in taken:
+            new += 1
+        taken.add(new)
+        moved = data | {"id": new}
+        result.rows[table][str(new)] = (moved, *row_times(moved, load.migrated_at))
+        result.rekeys.append((table, rel, index, old, new))
+        if upgraded:
+            load.upgraded.setdefault(table, set()).add(str(new))
+
+
+def _follow_rekeyed_files(result: Expected) -> None:
+    """A ticket's file reference "X" becomes "Y" when a file of the ticket's own project
+    moved from X to Y (the first such re-key); not an upgrade."""
+    moved: dict[tuple[int, str], str] = {}
+    for table, _, _, old, new in result.rekeys:
+        if table == "project_files":
+            project = result.rows[table][str(new)][0]["projectId"]
+            moved.setdefault((project, str(old)), str(new))
+    tickets = result.rows["tickets"]
+    for key, (ticket, created_at, updated_at) in list(tickets.items()):
+        project = ticket["projectId"]
+        ids = [moved.get((project, file_id), file_id) for file_id in ticket["suggestedFileIds"]]
+        tickets[key] = (ticket | {"suggestedFileIds": ids}, created_at, updated_at)
+
+
+def _final_counts(load: _Load) -> None:
+    result = load.result
+    for table in TABLES:
+        counts, rows = result.counts[table], result.rows[table]
+        counts.migrated = len(rows)
+        counts.rekeyed = sum(1 for rekey in result.rekeys if rekey[0] == table)
+        counts.upgraded = len(load.upgraded.get(table, set()) & rows.keys())
 
 
 def _all_files(root: Path) -> Iterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import textwrap
@@ -111,3 +112,38 @@ def test_big_roots_run_slow_cases_fewer_times_and_skip_per_case_warmups(tmp_path
     assert list(full.values()) == [(1, 3), (1, 3)]
     small = Root(tmp_path, "many", 100 * 1024**2, tmp_path)
     assert list(plan_runs(small, chosen, settings).values()) == [(1, 3), (1, 3)]
+
+
+def test_the_colliding_root_is_a_sibling_of_the_same_size(tmp_path: Path) -> None:
+    plain = data_root(TINY, "many", 3, tmp_path / "cache")
+    root = Root(plain, "many", TINY, tmp_path / "work" / plain.name)
+    sibling = root.colliding(0.05, 3)
+    assert root.colliding(0.0, 3) is root
+    assert sibling.path == tmp_path / "cache" / "many-204800-3-collide0.05"
+    assert sibling.work == tmp_path / "work" / "many-204800-3-collide0.05"
+    assert (sibling.shape, sibling.size) == (root.shape, root.size)
+    files = sorted(sibling.data.glob("project_storage/project_data/*/files.json"))
+    ids = [key for path in files for key in json.loads(path.read_text())]
+    assert len(ids) > len(set(ids))  # some files reuse a taken id
+    # Same parents; every file is a row (no copies: each colliding one is re-keyed).
+    bulk = ("project_files", "chat_messages")
+    mine, theirs = root_counts(sibling.path), root_counts(plain)
+    assert {t: n for t, n in mine.items() if t not in bulk} == {
+        t: n for t, n in theirs.items() if t not in bulk
+    }
+    assert mine["project_files"] == len(ids)
+    assert case_list.COLLIDING.collide == 0.05
+    assert case_list.REKEY_CASES == (case_list.BASELINE, case_list.COLLIDING)
+
+
+def test_the_rekeying_pair_runs_on_both_roots(tmp_path: Path) -> None:
+    """Needs asyncmig's re-keying (issue 10): without it the colliding root ends short."""
+    path = data_root(TINY, "many", 3, tmp_path / "cache")
+    root = Root(path, "many", TINY, tmp_path / "work" / path.name)
+    results = run_root(root, case_list.REKEY_CASES, Settings(repeats=1, warmup=0, seed=3))
+    plain, colliding = results
+    assert (plain.case, colliding.case) == ("asyncmig", "asyncmig-collide-5")
+    assert (colliding.shape, colliding.size) == (plain.shape, plain.size)
+    sibling = root.colliding(0.05, 3)
+    assert colliding.records == sum(root_counts(sibling.path).values())
+    assert all(len(r.runs) == 1 and r.runs[0].peak_tree_rss > 0 for r in results)

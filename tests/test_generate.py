@@ -45,6 +45,9 @@ TABLE_FILES = (
     (re.compile(r"mcp_storage/(?:mcp_)?tools\.json"), "mcp_tools"),
     (re.compile(r"mcp_storage/(?:mcp_)?resources\.json"), "mcp_resources"),
     (re.compile(r"mcp_storage/(?:mcp_)?tool_executions\.json"), "mcp_tool_executions"),
+    (re.compile(r"ticket_storage/tickets\.json"), "tickets"),
+    (re.compile(r"ticket_storage/ticket_data/[^/]+/tasks\.json"), "ticket_tasks"),
+    (re.compile(r"ticket_storage/ticket_data/[^/]+/files\.json"), "ticket_file_links"),
 )
 
 
@@ -55,6 +58,15 @@ def tree(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def is_array_file(rel: str) -> bool:
+    """Prompt-project links and ticket-file links are top-level arrays (spec section 1)."""
+    prompt_links = rel.endswith("projects.json") and "prompt" in rel
+    return (
+        prompt_links
+        or re.fullmatch(r"ticket_storage/ticket_data/[^/]+/files\.json", rel) is not None
+    )
 
 
 def table_of(rel: str) -> str | None:
@@ -110,7 +122,7 @@ def test_json_files_load_and_are_pretty_printed(
             continue
         text = data.decode("utf-8")
         loaded: Any = json.loads(text)
-        expected_type = list if rel.endswith("projects.json") and "prompt" in rel else dict
+        expected_type = list if is_array_file(rel) else dict
         assert type(loaded) is expected_type, rel
         # Exactly what JSON.stringify(value, null, 2) writes: 2 spaces, raw UTF-8, no newline.
         assert text == json.dumps(loaded, indent=2, ensure_ascii=False), rel
@@ -127,6 +139,7 @@ def test_records_count_what_was_written(fixture: str, request: pytest.FixtureReq
         table = table_of(rel)
         if table is None:
             continue
+        counted.setdefault(table, 0)  # ticket tables: counted only in roots holding tickets
         if rel in damaged:
             counted[table] += complete_entries(data)
         else:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from oracle import (
+    LINKS,
     MAX_TS,
     TABLES,
     Counts,
@@ -431,7 +432,8 @@ def test_chat_orphans(tmp_path: Path) -> None:
     )
     result = expected(tmp_path, migrated_at=NOW)
     assert result.orphan_folders == {"chat_storage/chat_data/2"}
-    assert result.counts["chat_messages"] == Counts(found=2, migrated=1, upgraded=1, orphaned=1)
+    # upgraded is a part of migrated (issue 10): the orphaned legacy message is not counted
+    assert result.counts["chat_messages"] == Counts(found=2, migrated=1, orphaned=1)
 
 
 def test_duplicates_follow_numeric_folder_order(tmp_path: Path) -> None:
@@ -441,12 +443,16 @@ def test_duplicates_follow_numeric_folder_order(tmp_path: Path) -> None:
         write(tmp_path, f"{data}/{folder}/files.json", keyed(project_file(9, folder)))
     result = expected(tmp_path, migrated_at=NOW)
     assert files_of(result)["9000"][0]["projectId"] == 3000
-    assert result.duplicates == [(f"{data}/20/files.json", 0)]
-    assert result.counts["project_files"] == Counts(found=3, migrated=1, orphaned=1, duplicate=1)
+    # Other data under a taken id is re-keyed, not a duplicate (issue 10, spec section 5).
+    assert result.rekeys == [("project_files", f"{data}/20/files.json", 0, 9000, 9001)]
+    assert result.counts["project_files"] == Counts(found=3, migrated=2, orphaned=1, rekeyed=1)
 
     included = expected(tmp_path, migrated_at=NOW, include_orphans=True)
     assert files_of(included)["9000"][0]["projectId"] == 1000
-    assert included.duplicates == [(f"{data}/3/files.json", 0), (f"{data}/20/files.json", 0)]
+    assert [rekey[1:] for rekey in included.rekeys] == [
+        (f"{data}/3/files.json", 0, 9000, 9001),
+        (f"{data}/20/files.json", 0, 9000, 9002),
+    ]
 
 
 def test_mcp_prefixed_file_comes_first(tmp_path: Path) -> None:
@@ -455,7 +461,8 @@ def test_mcp_prefixed_file_comes_first(tmp_path: Path) -> None:
     write(tmp_path, "mcp_storage/mcp_resources.json", {"u": resource})
     result = expected(tmp_path, migrated_at=NOW)
     assert result.rows["mcp_resources"]["1:u"][0]["name"] == "first"
-    assert result.duplicates == [("mcp_storage/resources.json", 0)]
+    # A string key with other data is rejected, not a duplicate (issue 10, spec section 5).
+    assert result.rejected == [("mcp_storage/resources.json", 0)]
 
 
 # ---------------------------------------------------------------- damaged files, listing
@@ -499,7 +506,6 @@ def test_not_migrated_listing(tmp_path: Path) -> None:
         "project_storage/projects.json.tmp",
         "project_storage/indexes/projects.index.json",
         "chat_storage/messages.json",
-        "ticket_storage/tickets.json",
         "kv-store.json",
         "agent-logs/run.log",
         "chat_attachments/1/a.png",
@@ -517,5 +523,5 @@ def test_not_migrated_listing(tmp_path: Path) -> None:
 def test_every_table_counted(tmp_path: Path) -> None:
     result = expected(tmp_path / "missing", migrated_at=NOW)
     assert result == Expected()
-    assert list(result.counts) == list(TABLES)
+    assert list(result.counts) == [*TABLES, LINKS]
     assert all(counts == Counts() for counts in result.counts.values())
