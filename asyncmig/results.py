@@ -88,9 +88,10 @@ class Rejection(msgspec.Struct, frozen=True):
 
 
 class Conflict(msgspec.Struct, frozen=True):
-    """A row of a batch whose id its table already holds and that is not migrated: a copy
-    (duplicate) or a record whose string id cannot move (rejected); ``holder`` names where
-    the record holding the id (or the copied one) came from."""
+    """A row of a batch that is not migrated although it is valid: a copy of a record
+    already migrated (duplicate; ``holder`` names where that one came from), or a record
+    whose string id is taken by other data, or a link with no ticket to fold into
+    (rejected; ``holder`` says why)."""
 
     index: int
     row_id: str

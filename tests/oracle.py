@@ -699,7 +699,9 @@ def _take(
 
 
 def _fold(load: _Load, rel: str, index: int, link: dict[str, Any]) -> None:
-    """Append the link's fileId (once, as a string) to its ticket: an upgrade of the ticket."""
+    """Append the link's fileId (once, as a string) to its ticket. Folding is an upgrade,
+    counted on the link that changed the ticket (the ticket's own count is settled when
+    its file is done, before its links are read)."""
     result, key = load.result, str(link["ticketId"])
     counts = result.counts[LINKS]
     if key not in result.rows["tickets"]:  # a link naming no migrated ticket
@@ -712,7 +714,7 @@ def _fold(load: _Load, rel: str, index: int, link: dict[str, Any]) -> None:
     if file_id not in ticket["suggestedFileIds"]:
         ids = [*ticket["suggestedFileIds"], file_id]
         result.rows["tickets"][key] = (ticket | {"suggestedFileIds": ids}, created_at, updated_at)
-        load.upgraded.setdefault("tickets", set()).add(key)
+        counts.upgraded += 1
 
 
 def _rekey(load: _Load) -> None:

@@ -103,7 +103,15 @@ async def test_big_file_readers_match_the_oracle(
     report = await run(trap_root.root, db)
     assert_matches_oracle(report, db, expected(trap_root.root, migrated_at=report.migrated_at))
     damaged = {f.path for f in report.damaged}
-    rejected = [r for r in report.rejections if r.outcome == "rejected"]
+    # Records the parser refused (the writer, which knows no offsets, refuses a record
+    # whose string id was taken and a link it cannot fold).
+    rejected = [
+        r
+        for r in report.rejections
+        if r.outcome == "rejected"
+        and r.table != "ticket_file_links"
+        and "is already migrated" not in r.errors[0]
+    ]
     assert rejected
     for rejection in rejected:
         assert (rejection.offset is not None) == (rejection.path not in damaged), rejection

@@ -261,10 +261,11 @@ def test_v053_tickets_are_upgraded_and_links_folded(tmp_path: Path) -> None:
     assert result.rows["tickets"][str(T2)][0]["suggestedFileIds"] == [str(F)]  # once
     tasks = result.rows["ticket_tasks"]
     assert [tasks[str(F + 300 + i)][0]["done"] for i in range(3)] == [True, False, False]
-    # T2's only link names a file it already suggests: nothing changed, no upgrade.
+    # The fold is counted on the link that changed its ticket (one of T1's two, which
+    # repeat each other); T2's only link names a file it already suggests: no upgrade.
     assert result.counts["tickets"] == Counts(found=2, migrated=2, upgraded=1)
     assert result.counts["ticket_tasks"] == Counts(found=4, migrated=4, upgraded=2)
-    assert result.counts[LINKS] == Counts(found=3, migrated=3)
+    assert result.counts[LINKS] == Counts(found=3, migrated=3, upgraded=1)
     assert result.not_migrated == set()
     assert_adds_up(result)
 
@@ -308,7 +309,8 @@ def test_ticket_references_follow_their_projects_file_rekeys(tmp_path: Path) -> 
         b_ids = [str(F + 2), "unknown"] + ([] if strict else [str(F + 3)])  # folded, followed
         assert result.rows["tickets"][str(T1)][0]["suggestedFileIds"] == b_ids
         assert result.rows["tickets"][str(T2)][0]["suggestedFileIds"] == [str(F)]
-        assert result.counts["tickets"].upgraded == (0 if strict else 1)  # only the fold
+        assert result.counts["tickets"].upgraded == 0  # following a move is no upgrade
+        assert result.counts[LINKS].upgraded == (0 if strict else 1)  # the fold is
 
 
 def test_tickets_rekey_and_keep_their_folder(tmp_path: Path) -> None:
@@ -319,7 +321,8 @@ def test_tickets_rekey_and_keep_their_folder(tmp_path: Path) -> None:
     assert result.rekeys == [("tickets", TICKETS, 1, T1, T1 + 1)]
     assert result.rows["tickets"][str(T1)][0]["suggestedFileIds"] == ["5"]
     assert result.rows["tickets"][str(T1 + 1)][0]["suggestedFileIds"] == []
-    assert result.counts["tickets"] == Counts(found=2, migrated=2, upgraded=1, rekeyed=1)
+    assert result.counts["tickets"] == Counts(found=2, migrated=2, rekeyed=1)
+    assert result.counts[LINKS] == Counts(found=1, migrated=1, upgraded=1)
 
 
 def test_every_count_is_listed(tmp_path: Path) -> None:

@@ -60,7 +60,9 @@ async def test_every_record_not_migrated_is_listed_with_its_original(
     for line in by_outcome["orphaned"]:
         assert line["file"].rsplit("/", 1)[0] in want.orphan_folders
     assert {line["file"]: line["index"] for line in by_outcome["damaged"]} == want.damaged
-    assert set(by_outcome) == {"rejected", "duplicate", "orphaned", "damaged"}
+    moved = [(x["table"], x["file"], x["index"], x["id"]) for x in by_outcome["rekeyed"]]
+    assert moved == [(t, f, i, str(new)) for t, f, i, _, new in want.rekeys]
+    assert set(by_outcome) == {"rejected", "duplicate", "orphaned", "damaged", "rekeyed"}
 
     for line in [*by_outcome["rejected"], *by_outcome["duplicate"], *by_outcome["orphaned"]]:
         assert line["errors"], line

@@ -38,7 +38,9 @@ async def apply_file(
     if source.entity is None:
         return await _count_only(source, messages)
     orphan_reason = await _orphan_reason(source, batches)
-    writes = orphan_reason is None or include_orphans
+    # Orphaned links have no ticket to fold into, whatever --include-orphans says.
+    folds = source.entity.folds_into is not None
+    writes = orphan_reason is None or (include_orphans and not folds)
     applying = _Applying(source, batches, rejects, progress, writes, orphan_reason)
     applying.strict = strict
     applying.counts = earlier or Counts()

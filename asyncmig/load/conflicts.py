@@ -69,7 +69,11 @@ async def resolve(writer: Writer, source: SourceFile, batch: Rows, first: int) -
             first_copy = copy_of or holder.source
             resolved.listed.append(Conflict(index, row[0], "duplicate", first_copy))
         elif kind == "reject":
-            resolved.listed.append(Conflict(index, row[0], "rejected", holder.source))
+            why = (
+                f"$.id: id {row[0]} is already migrated from {holder.source} with other data, "
+                "and a string id cannot move to a new one"
+            )
+            resolved.listed.append(Conflict(index, row[0], "rejected", why))
         else:
             waiting.setdefault(row[0], []).append(_Holder(data, f"{source.rel} #{index}"))
             moving.append((source.file_no, source.rel, index, table, row[0], data, *row[2:]))

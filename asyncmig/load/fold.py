@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from asyncmig.source.plan import SourceFile
 
 STRICT: Final = (
-    "folding a ticket's file links into its suggestedFileIds is an upgrade, and --strict "
+    "$: folding a ticket's file links into its suggestedFileIds is an upgrade, and --strict "
     "migrates records only as they are"
 )
 # A ticket's data is the compact JSON of its Struct; decoded as a dict it keeps its key
@@ -44,8 +44,6 @@ async def links(batches: Batches, source: SourceFile, batch: Rows, *, strict: bo
             Conflict(i, row[0], "rejected", STRICT) for row, i in zip(rows, indexes, strict=True)
         ]
         folded.counts = {"rejected": len(rows)}
-    elif batches.writer.digests:  # a dry run keeps no ticket to fold into: count only
-        folded.counts = {"migrated": len(rows), "upgraded": len(rows)}
     else:
         await _fold(batches, rows, indexes, folded)
     batches.files.batch(source, batch.consumed, (None, None))
@@ -66,7 +64,7 @@ async def _fold(batches: Batches, rows: list[Any], indexes: list[int], folded: F
         for row, index in zip(rows, indexes, strict=True):
             ticket = tickets.get(row[0])
             if ticket is None:
-                missing = f"no migrated ticket has id {row[0]}: the link has nowhere to go"
+                missing = f"$.ticketId: no migrated ticket has id {row[0]} to fold the link into"
                 folded.listed.append(Conflict(index, row[0], "rejected", missing))
                 continue
             file_id = _object.decode(row[1]).get("fileId")

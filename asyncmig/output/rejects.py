@@ -140,7 +140,10 @@ class Rejects:
         originals = await self._read_again(source, [c.index for c in conflicts])
         for conflict, original in zip(conflicts, originals, strict=True):
             if conflict.outcome == "duplicate":
-                error = f"a copy of the record with id {conflict.row_id} from {conflict.holder}"
+                error = (
+                    f"a copy of the record with id {conflict.row_id} already migrated from "
+                    f"{conflict.holder}"
+                )
             else:
                 error = conflict.holder
             rejection = Rejection(
