@@ -214,6 +214,10 @@ def _rejection_lines(report: Report) -> list[str]:
     return lines
 
 
+#: Moves the summary shows (the report holds 100, the rejects file every one).
+_MOVES_SHOWN: Final = 10
+
+
 def _rekey_lines(report: Report) -> list[str]:
     """The records migrated under a new id: the first ones, and where every one is listed."""
     moved = report.totals.rekeyed
@@ -223,11 +227,10 @@ def _rekey_lines(report: Report) -> list[str]:
         f"records re-keyed: {moved:,} (their id was taken by a different record, so they were "
         "migrated under the next free id; nothing was lost)"
     ]
-    lines.extend(
-        f"  {m.path} #{m.index} ({m.table}): id {m.old_id} -> {m.new_id}" for m in report.rekeyed
-    )
-    if moved > len(report.rekeyed):
-        lines.append(f"  ... and {moved - len(report.rekeyed):,} more")
+    shown = report.rekeyed[:_MOVES_SHOWN]
+    lines.extend(f"  {m.path} #{m.index} ({m.table}): id {m.old_id} -> {m.new_id}" for m in shown)
+    if moved > len(shown):
+        lines.append(f"  ... and {moved - len(shown):,} more")
     listed = report.rekeyed_listed
     if not report.rejects_file:
         where = '--rejects FILE lists each one (outcome "rekeyed")'
