@@ -158,8 +158,8 @@ def _split_whole(data: bytes, top_level: TopLevel) -> list[Entry] | None:
         return None
     try:
         container = msgspec.json.decode(data, type=_RAW_CONTAINERS[top_level])
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None  # a lone surrogate escape or deep nesting included: the scanner takes them
     if isinstance(container, list):
         return [Entry(index, None, raw, None) for index, raw in enumerate(container)]
     if _server_layout(data, container) or data.count(_MEMBER_LINE) == len(container):

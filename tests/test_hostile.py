@@ -1,0 +1,144 @@
+"""Input the JSON-era server could have written never loses records nor crashes a run
+(issue 10): lone surrogate escapes, any nesting depth, a byte order mark, symlinks,
+unreadable files, file names that are not UTF-8, a source that goes away mid-run."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from conftest import db_rows, run_cli
+
+from asyncmig.source import awkward
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from benchmarks.generate import GenerateResult
+
+#: What JavaScript's JSON.stringify writes for a lone surrogate (U+D800), six characters.
+LONE = "\\ud800"
+#: Stands for LONE in a Python string that json.dumps writes (replaced in the text after).
+_SLOT = "@LONE@"
+
+
+def copy_root(source: GenerateResult, tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    shutil.copytree(source.root, root, symlinks=True)
+    return root
+
+
+def read(path: Path) -> Any:
+    return json.loads(path.read_text("utf-8"))
+
+
+def write(path: Path, value: Any) -> None:
+    """As the JSON-era server wrote files (2-space indent, raw UTF-8), LONE put in."""
+    text = json.dumps(value, indent=2, ensure_ascii=False).replace(_SLOT, LONE)
+    path.write_text(text, "utf-8")
+
+
+def nested(levels: int) -> str:
+    """Stands for an array ``levels`` deep in a value :func:`put_deep` writes."""
+    return f"@DEEP{levels}@"
+
+
+def put_deep(text: str) -> str:
+    return re.sub(r'"@DEEP(\d+)@"', lambda found: deep_text(int(found[1])), text)
+
+
+def deep_text(levels: int) -> str:
+    return "[" * levels + "1" + "]" * levels
+
+
+def migrate(root: Path, db: Path, *more: str, env: dict[str, str] | None = None) -> Any:
+    return run_cli("--data-dir", root, "--db", db, "--no-backup", *more, env=env)
+
+
+def verify(root: Path, db: Path) -> Any:
+    return run_cli("verify", "--data-dir", root, "--db", db)
+
+
+# 1. lone surrogate escapes -------------------------------------------------------------
+
+
+def _add_lone_surrogates(root: Path) -> dict[str, str]:
+    """A lone surrogate in a chat title (fast path), a message's content (its bulk field)
+    and a legacy prompt (slow path: createdAt is upgraded); the ids, by table."""
+    chats_file = root / "chat_storage" / "chats.json"
+    chats = read(chats_file)
+    chat_id = next(iter(chats))
+    chats[chat_id]["title"] = f"A{_SLOT}B"
+    write(chats_file, chats)
+    messages_file = root / "chat_storage" / "chat_data" / chat_id / "messages.json"
+    messages = read(messages_file)
+    message_id = next(iter(messages))
+    messages[message_id]["content"] = f"emoji \U0001f600 then {_SLOT} alone"
+    write(messages_file, messages)
+    prompts_file = root / "prompt_storage" / "prompts.json"
+    prompts = read(prompts_file)
+    prompt_id = next(iter(prompts))
+    prompt = prompts[prompt_id]
+    prompt["createdAt"] = prompt.pop("created")
+    prompt["name"] = f"{_SLOT}{prompt['name']}"
+    write(prompts_file, prompts)
+    return {"chats": chat_id, "chat_messages": message_id, "prompts": prompt_id}
+
+
+@pytest.mark.parametrize("reader", ["whole", "windowed"])
+def test_lone_surrogate_escapes_are_kept_as_written(
+    clean_root: GenerateResult, tmp_path: Path, reader: str
+) -> None:
+    root = copy_root(clean_root, tmp_path)
+    ids = _add_lone_surrogates(root)
+    db = tmp_path / "o.db"
+    env = {"ASYNCMIG_WHOLE_FILE_LIMIT": "0"} if reader == "windowed" else None
+    done = migrate(root, db, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    title, message, prompt = (db_rows(db, t)[ids[t]][0] for t in ids)
+    assert f'"title":"A{LONE}B"' in title
+    assert f'"content":"emoji \U0001f600 then {LONE} alone"' in message
+    assert f'"name":"{LONE}' in prompt
+    assert '"created":' in prompt  # upgraded on the slow path
+    assert len(db_rows(db, "chats")) == len(read(root / "chat_storage" / "chats.json"))
+    with closing(sqlite3.connect(db)) as conn:
+        (valid,) = conn.execute("SELECT min(json_valid(data)) FROM chats").fetchone()
+    assert valid == 1
+    checked = verify(root, db)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# 2. any nesting depth ------------------------------------------------------------------
+
+
+def test_any_depth_never_crashes_and_only_unstorable_records_are_rejected(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    limit = awkward.sqlite_depth_limit()
+    root = copy_root(clean_root, tmp_path)
+    tools_file = root / "mcp_storage" / "mcp_tools.json"
+    tools = read(tools_file)
+    deep_junk, storable, too_deep, *_ = tools
+    tools[deep_junk]["junk"] = nested(10_000)  # an unknown key: dropped anyway
+    # Deeper than msgspec goes unaided (about 1,000), within SQLite's limit: migrated.
+    kept_levels = min(1_500, limit - 10)
+    tools[storable]["parameters"][0]["default"] = nested(kept_levels)
+    tools[too_deep]["parameters"][0]["default"] = nested(10_000)
+    tools_file.write_text(put_deep(json.dumps(tools, indent=2)))
+    db = tmp_path / "o.db"
+    done = migrate(root, db)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    rows = db_rows(db, "mcp_tools")
+    assert set(rows) == set(tools) - {too_deep}
+    assert '"junk"' not in rows[deep_junk][0]
+    assert deep_text(kept_levels) in rows[storable][0]
+    assert f"id {too_deep} (mcp_tools, rejected): $: nested " in done.stdout
+    assert f"reads JSON only {limit} levels deep" in done.stdout
+    checked = verify(root, db)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
