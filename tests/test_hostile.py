@@ -142,3 +142,35 @@ def test_any_depth_never_crashes_and_only_unstorable_records_are_rejected(
     assert f"reads JSON only {limit} levels deep" in done.stdout
     checked = verify(root, db)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# 3. a byte order mark --------------------------------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("reader", ["whole", "windowed"])
+def test_a_byte_order_mark_is_read_past_with_a_warning(
+    clean_root: GenerateResult, tmp_path: Path, reader: str
+) -> None:
+    root = copy_root(clean_root, tmp_path)
+    chats_file = root / "chat_storage" / "chats.json"
+    chats_file.write_bytes(BOM + chats_file.read_bytes())
+    tools_file = root / "mcp_storage" / "mcp_tools.json"
+    cut = tools_file.read_bytes()[:300]  # damaged: its offset counts the mark
+    tools_file.write_bytes(BOM + cut)
+    db = tmp_path / "o.db"
+    env = {"ASYNCMIG_WHOLE_FILE_LIMIT": "0"} if reader == "windowed" else None
+    done = migrate(root, db, "--report", tmp_path / "r.json", env=env)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert len(db_rows(db, "chats")) == len(read(clean_root.root / "chat_storage" / "chats.json"))
+    report = json.loads((tmp_path / "r.json").read_text())
+    warned = [w for w in report["warnings"] if "byte order mark" in w]
+    assert [w.split(" ", 1)[0] for w in warned] == [
+        "chat_storage/chats.json",
+        "mcp_storage/mcp_tools.json",
+    ]
+    assert "chat_storage/chats.json" not in {
+        f["path"] for f in report["files"] if f["status"] == "damaged"
+    }
+    assert f"mcp_storage/mcp_tools.json: damaged at byte {len(cut) + 3}" in done.stdout

@@ -226,6 +226,12 @@ def _raw_id(plain: object) -> str | None:
     return None
 
 
+_BOM: Final = (
+    "the file starts with a UTF-8 byte order mark (an editor adds one; the server never "
+    "wrote it): it was read as if it were not there"
+)
+
+
 def read_job(job: Job) -> Iterator[Message]:
     """All messages for one job, in file order, batched by rows and bytes, then its end."""
     path = Path(job.path)
@@ -240,6 +246,8 @@ def read_job(job: Job) -> Iterator[Message]:
         else:
             opened = fingerprint(path)
             yield opened
+            if decode.has_bom(path):
+                yield Notice(0, _BOM)
             yield from _messages(job, decode.entries(path, top), batch)
         end = Done(batch.found, changed=_changed(opened, job.path))
     except decode.Damaged as damage:
