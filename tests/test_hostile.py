@@ -5,6 +5,7 @@ unreadable files, file names that are not UTF-8, a source that goes away mid-run
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -12,7 +13,7 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import db_rows, run_cli
+from conftest import PROJECT_ROOT, db_rows, run_cli
 
 from asyncmig.source import awkward
 
@@ -174,3 +175,56 @@ def test_a_byte_order_mark_is_read_past_with_a_warning(
         f["path"] for f in report["files"] if f["status"] == "damaged"
     }
     assert f"mcp_storage/mcp_tools.json: damaged at byte {len(cut) + 3}" in done.stdout
+
+
+# 7. a source that goes away mid-run ------------------------------------------------------
+
+#: Moves a path away right after the run planned (a real rename, at that exact moment).
+_MOVE_AFTER_PLAN = '''
+import os
+_move = os.environ.get("HOSTILE_MOVE")
+if _move:
+    import asyncmig.load.pipeline as _pipeline
+    _real = _pipeline._plan
+    def _plan(options):
+        planned = _real(options)
+        source, target = _move.split("=>")
+        os.rename(source, target)
+        return planned
+    _pipeline._plan = _plan
+'''
+
+
+def _moving_after_plan(tmp_path: Path, source: Path, target: Path) -> dict[str, str]:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_MOVE_AFTER_PLAN)
+    return {
+        "PYTHONPATH": os.pathsep.join((str(hook), str(PROJECT_ROOT))),
+        "HOSTILE_MOVE": f"{source}=>{target}",
+    }
+
+
+@pytest.mark.parametrize("what", ["the data directory", "one file"])
+def test_a_source_gone_mid_run_stops_it_and_a_resume_finishes(
+    clean_root: GenerateResult, tmp_path: Path, what: str
+) -> None:
+    root = copy_root(clean_root, tmp_path)
+    if what == "one file":
+        chat_id = sorted(read(root / "chat_storage" / "chats.json"))[-1]
+        gone = root / "chat_storage" / "chat_data" / chat_id / "messages.json"
+    else:
+        gone = root
+    away = tmp_path / "away"
+    db = tmp_path / "o.db"
+    done = migrate(root, db, env=_moving_after_plan(tmp_path, gone, away))
+    assert done.returncode == 1, done.stdout + done.stderr
+    named = gone if what == "one file" else root / "provider_key_storage"
+    assert f"{named}" in done.stderr
+    assert "is gone since the run started" in done.stderr
+    assert "--resume" in done.stderr
+    away.rename(gone)
+    resumed = migrate(root, db, "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    checked = verify(root, db)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
