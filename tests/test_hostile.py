@@ -57,7 +57,7 @@ def deep_text(levels: int) -> str:
     return "[" * levels + "1" + "]" * levels
 
 
-def migrate(root: Path, db: Path, *more: str, env: dict[str, str] | None = None) -> Any:
+def migrate(root: Path, db: Path, *more: str | Path, env: dict[str, str] | None = None) -> Any:
     return run_cli("--data-dir", root, "--db", db, "--no-backup", *more, env=env)
 
 
@@ -180,7 +180,7 @@ def test_a_byte_order_mark_is_read_past_with_a_warning(
 # 7. a source that goes away mid-run ------------------------------------------------------
 
 #: Moves a path away right after the run planned (a real rename, at that exact moment).
-_MOVE_AFTER_PLAN = '''
+_MOVE_AFTER_PLAN = """
 import os
 _move = os.environ.get("HOSTILE_MOVE")
 if _move:
@@ -192,7 +192,7 @@ if _move:
         os.rename(source, target)
         return planned
     _pipeline._plan = _plan
-'''
+"""
 
 
 def _moving_after_plan(tmp_path: Path, source: Path, target: Path) -> dict[str, str]:
