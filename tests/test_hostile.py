@@ -10,6 +10,7 @@ import re
 import shutil
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,8 +19,6 @@ from conftest import PROJECT_ROOT, db_rows, run_cli
 from asyncmig.source import awkward
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from benchmarks.generate import GenerateResult
 
 #: What JavaScript's JSON.stringify writes for a lone surrogate (U+D800), six characters.
@@ -228,3 +227,49 @@ def test_a_source_gone_mid_run_stops_it_and_a_resume_finishes(
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     checked = verify(root, db)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# 6. names that are not UTF-8 ---------------------------------------------------------------
+
+LATIN1_FOLDER = b"caf\xe9"  # cafe with an e acute in Latin-1: not UTF-8
+SHOWN_FOLDER = "caf\\xe9"
+
+
+def test_names_that_are_not_utf8_are_listed_escaped_and_backed_up(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    root = copy_root(clean_root, tmp_path)
+    chats = root / "chat_storage" / "chat_data"
+    folder = os.path.join(os.fsencode(chats), LATIN1_FOLDER)
+    os.mkdir(folder)
+    some_messages = next(chats.glob("*/messages.json")).read_bytes()
+    with open(os.path.join(folder, b"messages.json"), "wb") as out:
+        out.write(some_messages)
+    with open(os.path.join(os.fsencode(root), b"notes-\xff.json"), "wb") as out:
+        out.write(b'{"a": 1}')
+    db, report_file = tmp_path / "o.db", tmp_path / "r.json"
+    done = run_cli("--data-dir", root, "--db", db, "--report", report_file)
+    assert done.returncode == 3, done.stdout + done.stderr  # the folder's messages: orphans
+    orphans = f"chat_storage/chat_data/{SHOWN_FOLDER}/messages.json"
+    assert f"{orphans}: orphan: folder name" in done.stdout
+    assert "notes-\\xff.json: not a file of OctoPrompt" in done.stdout
+    report = json.loads(report_file.read_text("utf-8"))
+    statuses = {f["path"]: f["status"] for f in report["files"]}
+    assert statuses[orphans] == "orphaned"
+    assert statuses["notes-\\xff.json"] == "not_migrated"
+    lines = Path(report["rejects_file"]).read_text("utf-8").splitlines()
+    assert orphans in {json.loads(line)["file"] for line in lines}
+    with closing(sqlite3.connect(db)) as conn:
+        ledger = {path for (path,) in conn.execute("SELECT path FROM asyncmig_files")}
+    assert orphans in ledger
+    state = json.loads((tmp_path / ".migration-state.json").read_text("utf-8"))
+    assert state  # written whole, as UTF-8
+    backup = Path(report["backup"])
+    manifest = json.loads((backup / ".asyncmig-manifest.json").read_text("utf-8"))
+    shown = {entry["path"] for entry in manifest["files"]}
+    assert {orphans, "notes-\\xff.json"} <= shown
+    shutil.rmtree(folder)
+    undone = run_cli("rollback", "--db", db, "--data-dir", root, "--restore", backup, "--yes")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    with open(os.path.join(folder, b"messages.json"), "rb") as back:
+        assert back.read() == some_messages

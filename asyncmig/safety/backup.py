@@ -23,7 +23,7 @@ import xxhash
 
 from asyncmig.errors import ConfigError, MigrationError, WriteFailed, describe_os_error
 from asyncmig.safety import faults
-from asyncmig.storage import open_readonly, write_atomically
+from asyncmig.storage import open_readonly, path_text, write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -33,13 +33,21 @@ DB_FOLDER: Final = ".asyncmig-db"
 _READ: Final = 1 << 20
 
 
-class Entry(msgspec.Struct, frozen=True):
+class Entry(msgspec.Struct, frozen=True, omit_defaults=True):
     """One file of the backup."""
 
+    #: Relative to the data root; a name that is not UTF-8 shown escaped (``\\xNN``).
     path: str
     size: int
     mode: int
     digest: str
+    #: The path's own bytes (hex) when its name is not UTF-8 (the manifest is UTF-8).
+    path_bytes: str | None = None
+
+    @property
+    def fs_path(self) -> str:
+        """The path as the file system names it (what a restore copies)."""
+        return self.path if self.path_bytes is None else os.fsdecode(bytes.fromhex(self.path_bytes))
 
 
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,7 +154,9 @@ def _verified(source: Path, copy: Path, rel: str) -> Entry:
     size, digest = file_hash(source)
     if (size, digest) != file_hash(copy):
         raise MigrationError(f"the backup copy of {source} differs from it: {copy}")
-    return Entry(rel, size, mode, digest)
+    text = path_text(rel)
+    raw = None if text == rel else os.fsencode(rel).hex()
+    return Entry(text, size, mode, digest, raw)
 
 
 def file_hash(path: Path) -> tuple[int, str]:

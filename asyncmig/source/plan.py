@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from asyncmig.errors import ConfigError
 from asyncmig.source.layout import ENTITIES, Entity
 from asyncmig.source.timestamps import TsError, normalise_ts
-from asyncmig.storage import lock_file, new_file, side_files
+from asyncmig.storage import lock_file, new_file, path_text, side_files
 
 if TYPE_CHECKING:
     from asyncmig.source.decode import TopLevel
@@ -141,7 +141,9 @@ def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:
     for path in _walk(root):
         if path in exclude:
             continue
-        found = layout.place(path, path.relative_to(root).as_posix())
+        # A name that is not UTF-8 is shown escaped (\\xNN): the ledger, the report and the
+        # rejects file hold text; the file itself is still opened by its own name.
+        found = layout.place(path, path_text(path.relative_to(root).as_posix()))
         if isinstance(found, SourceFile):
             others.append(found)
         else:

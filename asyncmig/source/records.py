@@ -234,7 +234,7 @@ _BOM: Final = (
 
 def read_job(job: Job) -> Iterator[Message]:
     """All messages for one job, in file order, batched by rows and bytes, then its end."""
-    path = Path(job.path)
+    path = Path(job.fs_path)
     top: decode.TopLevel = "array" if job.top_level == "array" else "object"
     batch = _Batch()
     opened = None
@@ -249,9 +249,9 @@ def read_job(job: Job) -> Iterator[Message]:
             if decode.has_bom(path):
                 yield Notice(0, _BOM)
             yield from _messages(job, decode.entries(path, top), batch)
-        end = Done(batch.found, changed=_changed(opened, job.path))
+        end = Done(batch.found, changed=_changed(opened, job.fs_path))
     except decode.Damaged as damage:
-        end = Done(batch.found, damage.offset, damage.message, _changed(opened, job.path))
+        end = Done(batch.found, damage.offset, damage.message, _changed(opened, job.fs_path))
     except OSError as error:
         end = Failed(f"{error.strerror or error}")
     if batch.rows:
