@@ -9,6 +9,8 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,3 +275,91 @@ def test_names_that_are_not_utf8_are_listed_escaped_and_backed_up(
     assert undone.returncode == 0, undone.stdout + undone.stderr
     with open(os.path.join(folder, b"messages.json"), "rb") as back:
         assert back.read() == some_messages
+
+
+# 4. symbolic links -----------------------------------------------------------------------
+
+
+def test_links_are_followed_listed_and_backed_up_as_content(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    root = copy_root(clean_root, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    chat_data = root / "chat_storage" / "chat_data"
+    linked = sorted(chat_data.iterdir())[0]
+    messages = read(linked / "messages.json")
+    linked.rename(elsewhere / linked.name)
+    linked.symlink_to(elsewhere / linked.name)  # a chat folder that is a link
+    prompts = root / "prompt_storage" / "prompts.json"
+    prompts.rename(elsewhere / "prompts.json")
+    prompts.symlink_to(os.path.relpath(elsewhere / "prompts.json", prompts.parent))
+    (chat_data / "up").symlink_to("..")  # a loop: a link to a folder it lies in
+    db, report_file = tmp_path / "o.db", tmp_path / "r.json"
+    done = run_cli("--data-dir", root, "--db", db, "--report", report_file)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = db_rows(db, "chat_messages")
+    assert set(messages) <= set(rows)
+    assert len(db_rows(db, "prompts")) == len(read(elsewhere / "prompts.json"))
+    report = json.loads(report_file.read_text())
+    rel = linked.relative_to(root).as_posix()
+    assert f"{rel} is a link to {elsewhere / linked.name}: followed" in report["warnings"]
+    assert (
+        f"prompt_storage/prompts.json is a link to {elsewhere / 'prompts.json'}: followed"
+        in (report["warnings"])
+    )
+    (loop,) = (f for f in report["files"] if f["path"] == "chat_storage/chat_data/up")
+    assert loop["status"] == "not_migrated"
+    assert "(a loop): not followed" in loop["reason"]
+    backup = Path(report["backup"])
+    copied = backup / rel / "messages.json"
+    assert not (backup / rel).is_symlink()
+    assert not (backup / "prompt_storage" / "prompts.json").is_symlink()
+    assert read(copied) == messages
+    checked = verify(root, db)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# 5. files and folders this user cannot read ----------------------------------------------
+
+#: Run as root, the commands lose the power to read what they may not (setpriv drops it).
+_UNPRIVILEGED = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
+
+
+def _as_unprivileged(*args: str | Path) -> Any:
+    if os.geteuid() != 0:
+        return run_cli(*args)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [*_UNPRIVILEGED, sys.executable, "-m", "asyncmig", *map(str, args)]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 and shutil.which("setpriv") is None,
+    reason="runs as root, and without setpriv nothing here can drop root's right to read",
+)
+@pytest.mark.parametrize("extra", [(), ("--no-backup",), ("--dry-run",)])
+def test_unreadable_files_and_folders_are_named_before_anything_is_written(
+    clean_root: GenerateResult, tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    root = copy_root(clean_root, tmp_path)
+    folder = sorted((root / "chat_storage" / "chat_data").iterdir())[0]
+    prompts = root / "prompt_storage" / "prompts.json"
+    folder.chmod(0)
+    prompts.chmod(0)
+    db = tmp_path / "o.db"
+    try:
+        done = _as_unprivileged("--data-dir", root, "--db", db, *extra)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"{folder} (Permission denied)" in done.stderr
+        assert f"{prompts} (Permission denied)" in done.stderr
+        assert "give this user read access" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # nothing written
+    finally:
+        folder.chmod(0o755)
+        prompts.chmod(0o644)
+    again = _as_unprivileged("--data-dir", root, "--db", db, *extra)
+    assert again.returncode == 0, again.stdout + again.stderr

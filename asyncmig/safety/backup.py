@@ -15,7 +15,6 @@ import shutil
 import sqlite3
 import stat
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -23,10 +22,12 @@ import xxhash
 
 from asyncmig.errors import ConfigError, MigrationError, WriteFailed, describe_os_error
 from asyncmig.safety import faults
+from asyncmig.source import plan
 from asyncmig.storage import open_readonly, path_text, write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 MANIFEST: Final = ".asyncmig-manifest.json"
 DB_FOLDER: Final = ".asyncmig-db"
@@ -170,16 +171,19 @@ def file_hash(path: Path) -> tuple[int, str]:
 
 
 def _files(root: Path, skip: frozenset[Path]) -> Iterator[Path]:
-    """Regular files under ``root`` (links followed), our own backups and ``skip`` left out."""
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        dirs[:] = sorted(
-            d for d in dirs if here / d not in skip and not (here / d / MANIFEST).exists()
+    """Regular files under ``root``, our own backups and ``skip`` left out. Links are
+    followed as the plan follows them (the copy holds their content, not the link), a
+    link to a folder it lies in is not (its content is copied once, from the folder)."""
+    walked = plan.walk(root, skip=lambda folder: folder in skip or (folder / MANIFEST).exists())
+    if walked.unreadable:
+        path, why = walked.unreadable[0]
+        raise WriteFailed(
+            f"could not back up {path_text(path)}: {why}; give this user access to it (the "
+            "backup copies every file of the data root)"
         )
-        for name in sorted(names):
-            path = here / name
-            if path not in skip and path.is_file():
-                yield path
+    for path in walked.files:
+        if path not in skip and path.is_file():
+            yield path
 
 
 def _clear(folder: Path) -> None:
