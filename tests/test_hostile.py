@@ -80,7 +80,8 @@ def _add_lone_surrogates(root: Path) -> dict[str, str]:
     messages_file = root / "chat_storage" / "chat_data" / chat_id / "messages.json"
     messages = read(messages_file)
     message_id = next(iter(messages))
-    messages[message_id]["content"] = f"emoji \U0001f600 then {_SLOT} alone"
+    # U+F0000: the private-use character asyncmig would stand in for U+D800 by default.
+    messages[message_id]["content"] = f"emoji \U0001f600 \U000f0000 then {_SLOT} alone"
     write(messages_file, messages)
     prompts_file = root / "prompt_storage" / "prompts.json"
     prompts = read(prompts_file)
@@ -104,7 +105,7 @@ def test_lone_surrogate_escapes_are_kept_as_written(
     assert done.returncode == 0, done.stdout + done.stderr
     title, message, prompt = (db_rows(db, t)[ids[t]][0] for t in ids)
     assert f'"title":"A{LONE}B"' in title
-    assert f'"content":"emoji \U0001f600 then {LONE} alone"' in message
+    assert f'"content":"emoji \U0001f600 \U000f0000 then {LONE} alone"' in message
     assert f'"name":"{LONE}' in prompt
     assert '"created":' in prompt  # upgraded on the slow path
     assert len(db_rows(db, "chats")) == len(read(root / "chat_storage" / "chats.json"))

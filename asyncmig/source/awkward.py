@@ -38,6 +38,7 @@ SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 _NEUTRAL: Final = rb"\\u0\g<1>"
 _SURROGATE_HEX: Final = re.compile(rb"\\u[dD]([89a-fA-F])")
 _LONE: Final = re.compile("[\ud800-\udfff]")
+_PRIVATE: Final = re.compile("[\U000f0000-\U0010ffff]")
 #: A string (its closing quote captured, empty when the text ends inside it) or a bracket.
 _TOKEN: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*("?)|[\[\]{}]')
 _OPENERS: Final = frozenset(b"[{")
@@ -141,7 +142,7 @@ def unpaired(raw: bytes) -> tuple[Any, Marks]:
     """``raw`` decoded by Python's parser (which keeps lone surrogates), each lone
     surrogate replaced by its marker; the marks to undo that once the record is encoded."""
     value = json.loads(raw)
-    used = {ord(c) >> 11 for s in _strings(value) for c in s if ord(c) >= 0xF0000}
+    used = {ord(c[0]) >> 11 for s in _strings(value) for c in _PRIVATE.findall(s)}
     base = next(b for b in _MARK_BLOCKS if b >> 11 not in used)  # 16 blocks x 2048 chars
     marks = Marks(base)
     return _remarked(value, marks), marks

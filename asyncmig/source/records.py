@@ -170,9 +170,10 @@ class RowMaker:
     def _too_deep(self, data: bytes | memoryview) -> str | None:
         """Why ``data`` cannot be stored, when it nests deeper than SQLite reads."""
         limit = awkward.sqlite_depth_limit()
-        if bytes(data).count(b"[") + bytes(data).count(b"{") <= limit:
+        text = bytes(data)
+        if text.count(b"[") + text.count(b"{") <= limit:  # cannot nest deeper: no scan
             return None
-        deepest = awkward.depth(bytes(data))
+        deepest = awkward.depth(text)
         return _depth_reason(deepest, limit) if deepest > limit else None
 
     def reject(self, entry: decode.Entry, record_id: str | None, errors: list[str]) -> Reject:
