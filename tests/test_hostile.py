@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest import PROJECT_ROOT, db_rows, run_cli
 
-from asyncmig.source import awkward
+from asyncmig.source import awkward, decode
 
 if TYPE_CHECKING:
     from benchmarks.generate import GenerateResult
@@ -116,11 +116,34 @@ def test_lone_surrogate_escapes_are_kept_as_written(
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.parametrize("limit", [str(16 * 1024 * 1024), "0"])
+def test_damage_after_lone_surrogates_keeps_what_came_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    monkeypatch.setattr(decode, "WHOLE_FILE_LIMIT", int(limit))
+    path = tmp_path / "f.json"
+    text = (
+        f'{{\n  "1": {{"a": "x{LONE}"}},\n  "\\udc00k": {{"b": 1}},\n'
+        f'  "3": {{"c": {deep_text(3_000)}}},\n  "4": {{"d": tru'
+    )
+    path.write_text(text)
+    found: list[decode.Entry] = []
+    with pytest.raises(decode.Damaged) as damaged:
+        found.extend(decode.entries(path, "object"))
+    assert [(e.key, bytes(e.value)[:12]) for e in found] == [
+        ("1", b'{"a": "x\\ud8'),
+        ("\\udc00k", b'{"b": 1}'),
+        ("3", b'{"c": [[[[[['),
+    ]
+    assert damaged.value.offset == len(text)  # the end, not the lone low surrogate
+
+
 # 2. any nesting depth ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("reader", ["whole", "windowed"])
 def test_any_depth_never_crashes_and_only_unstorable_records_are_rejected(
-    clean_root: GenerateResult, tmp_path: Path
+    clean_root: GenerateResult, tmp_path: Path, reader: str
 ) -> None:
     limit = awkward.sqlite_depth_limit()
     root = copy_root(clean_root, tmp_path)
@@ -134,7 +157,8 @@ def test_any_depth_never_crashes_and_only_unstorable_records_are_rejected(
     tools[too_deep]["parameters"][0]["default"] = nested(10_000)
     tools_file.write_text(put_deep(json.dumps(tools, indent=2)))
     db = tmp_path / "o.db"
-    done = migrate(root, db)
+    env = {"ASYNCMIG_WHOLE_FILE_LIMIT": "0"} if reader == "windowed" else None
+    done = migrate(root, db, env=env)
     assert done.returncode == 3, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     rows = db_rows(db, "mcp_tools")

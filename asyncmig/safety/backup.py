@@ -22,7 +22,7 @@ import xxhash
 
 from asyncmig.errors import ConfigError, MigrationError, WriteFailed, describe_os_error
 from asyncmig.safety import faults
-from asyncmig.source import plan
+from asyncmig.source import walk
 from asyncmig.storage import open_readonly, path_text, write_atomically
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def _files(root: Path, skip: frozenset[Path]) -> Iterator[Path]:
     """Regular files under ``root``, our own backups and ``skip`` left out. Links are
     followed as the plan follows them (the copy holds their content, not the link), a
     link to a folder it lies in is not (its content is copied once, from the folder)."""
-    walked = plan.walk(root, skip=lambda folder: folder in skip or (folder / MANIFEST).exists())
+    walked = walk.walk(root, skip=lambda folder: folder in skip or (folder / MANIFEST).exists())
     if walked.unreadable:
         path, why = walked.unreadable[0]
         raise WriteFailed(

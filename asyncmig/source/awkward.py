@@ -26,7 +26,7 @@ import re
 import secrets
 import sqlite3
 import sys
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import ijson
 
@@ -61,6 +61,36 @@ def has_surrogate_escape(text: Any, pos: int = 0) -> bool:
 def neutralised(text: bytes) -> bytes:
     """``text`` with every surrogate escape made an ordinary one of the same length."""
     return _SURROGATE_HEX.sub(_NEUTRAL, text)
+
+
+class Neutral:
+    """A binary stream read with its surrogate escapes neutralised (for yajl, which takes
+    a lone low surrogate for damage): the last bytes of each read wait for the next, so
+    an escape cut by a read is seen whole."""
+
+    _HELD: Final = 3  # an escape is 4 bytes: its backslash may be in the last 3
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._held = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._held
+        while True:
+            more = self._stream.read(size)
+            data += more
+            if not more or size < 0:  # the end: nothing is held back
+                self._held = b""
+                return neutralised(data)
+            if len(data) > self._HELD:
+                break
+        data = neutralised(data)
+        self._held = data[-self._HELD :]
+        return data[: -self._HELD]
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._held = b""
+        return self._stream.seek(offset, whence)
 
 
 def value_end(buffer: Any, pos: int) -> int | None:

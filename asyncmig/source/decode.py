@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 import msgspec
 
-from asyncmig.source import damage, scan
+from asyncmig.source import awkward, damage, scan
 from asyncmig.source.damage import backend_warning
 
 TopLevel = scan.TopLevel
@@ -169,7 +169,8 @@ def _scanned(stream: IO[bytes], top_level: TopLevel) -> Iterator[scan.RawEntry]:
         stream.seek(0, io.SEEK_END)
         size = stream.tell()
         stream.seek(0)
-        yajl = damage.name_damage(stream, size)
+        # yajl reads a lone low surrogate escape (valid JSON) as damage: not shown those.
+        yajl = damage.name_damage(cast("IO[bytes]", awkward.Neutral(stream)), size)
         found = [d for d in (yajl, _known(anomaly)) if d is not None]
         # The earlier fault wins; on a tie, yajl's words (listed first) are kept.
         offset, message = min(found, key=lambda d: d[0]) if found else (size, anomaly.reason)
