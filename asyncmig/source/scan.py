@@ -181,11 +181,9 @@ class _Window:
             except RecursionError:  # nested deeper than msgspec goes: valid all the same
                 return self._flat_end()
             except msgspec.DecodeError as error:
-                if self.buffer[self.pos] in _FLAT_STARTS and awkward.has_surrogate_escape(
-                    self.buffer, self.pos
-                ):  # perhaps a lone surrogate escape, which JavaScript writes
-                    return self._flat_end()
                 message = str(error)
+                if self._lone_surrogate(message):
+                    return self._flat_end()
                 found = _TRAILING.search(message)
                 if found is not None:  # msgspec counts the byte after the offending one
                     return self.pos + int(found[1]) - 1
@@ -205,6 +203,18 @@ class _Window:
         if self.buffer[self.pos] in _NUMBER_START:
             raise Anomaly(None, "the file ends inside a number")
         return len(self.buffer)
+
+    def _lone_surrogate(self, message: str) -> bool:
+        """Whether msgspec's ``message`` may be about a lone surrogate escape (valid JSON,
+        which JavaScript writes). It names the escape ("surrogate pair", "hex escape"),
+        unless the escape is in the last few bytes it has: "truncated", which before the
+        end of the file is the window's cut, read on."""
+        named = "surrogate" in message or "escape" in message
+        if not named and not (self.eof and "truncated" in message):
+            return False
+        return self.buffer[self.pos] in _FLAT_STARTS and awkward.has_surrogate_escape(
+            self.buffer, self.pos
+        )
 
     def _flat_end(self) -> int | None:
         """Where the string or container at ``pos`` ends, found without msgspec; None when
