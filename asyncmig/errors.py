@@ -122,14 +122,24 @@ def _leaves(error: BaseException) -> Iterator[BaseException]:
 #: Characters that would split a line or drive a terminal: C0 and C1 controls, DEL, and
 #: Unicode's line and paragraph separators.
 _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Lone surrogates: a file name's bytes that are not UTF-8, as Python decodes them.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 #: errno values that mean the disk (or the space this process may use on it) is full.
 _FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def one_line(text: str) -> str:
     """``text`` with every control character written as its Python escape (a newline as
-    ``\\n``), so a file name can neither split a summary or log line nor drive a terminal."""
-    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+    ``\\n``), so a file name can neither split a summary or log line nor drive a terminal;
+    the bytes of a name that is not UTF-8 (which Python holds as lone surrogates, that no
+    UTF-8 output can write) as ``\\xNN``."""
+    text = _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+    return _SURROGATE.sub(_byte_escape, text)
+
+
+def _byte_escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def describe_os_error(

@@ -12,6 +12,13 @@ import tempfile
 from pathlib import Path
 
 
+def path_text(path: str | os.PathLike[str]) -> str:
+    """``path`` as text any output can hold: itself when its name is UTF-8, else with each
+    byte that is not written ``\\xNN`` (the ledger, the report and the backup manifest
+    are UTF-8; Python keeps such bytes as lone surrogates, which UTF-8 cannot write)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def write_atomically(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = False) -> None:
     """Replace ``path`` with ``data`` whole or not at all: a reader never sees half of it.
 

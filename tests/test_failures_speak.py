@@ -248,12 +248,10 @@ def test_an_unreadable_data_file_stops_the_backup_with_a_message(
     db = tmp_path / "o.db"
     drop = _as_an_ordinary_user()
     done = run("--data-dir", data, "--db", db, preexec_fn=drop)
-    assert done.returncode == 1, done.stderr
-    assert_one_clear_line(done, f"could not back up {secret}", "Permission denied", "access")
-    assert f"--db {db} --resume" in done.stderr
-    again = run("--data-dir", data, "--db", db, "--resume", "--verbose", preexec_fn=drop)
-    assert again.returncode == 1, again.stderr
-    assert "Traceback" in again.stderr  # asked for: --verbose on exit 1
+    # Issue 10: refused up front (exit 2, nothing written), no longer a failed backup.
+    assert done.returncode == 2, done.stderr
+    assert_one_clear_line(done, f"{secret} (Permission denied)", "give this user read access")
+    assert not db.exists()
 
 
 @pytest.mark.parametrize(("below", "way_out"), [("", "choose another folder"), ("sub", "")])

@@ -154,6 +154,7 @@ class _Applying:
         return FileResult(outcome, counts, tuple(self.warnings))
 
     def failed(self, message: Failed) -> FileResult:
+        _vanished(self.source)
         self.rejects.unreadable(self.source, message.message)
         outcome = FileOutcome(self.source.rel, "unreadable", self.table, 0, message.message)
         return FileResult(outcome, self._so_far(self.counts.seen), tuple(self.warnings))
@@ -178,6 +179,17 @@ def _changed_message(source: SourceFile, when: str) -> str:
         "(the migration guide asks for that) and run again with --resume; files migrated "
         "so far are kept, and a changed file is migrated again from its start"
     )
+
+
+def _vanished(source: SourceFile) -> None:
+    """A file the plan found and that is gone now is a change of the source (the data
+    directory moved, a file deleted), not an unreadable file: the run stops, resumable."""
+    if not source.path.exists():
+        raise SourceChanged(
+            f"{source.path} is gone since the run started (was the data directory moved, or "
+            "the file deleted?): put it back and run again with --resume; files migrated "
+            "so far are kept"
+        )
 
 
 async def _orphan_reason(source: SourceFile, batches: Batches) -> str | None:
@@ -209,5 +221,6 @@ async def _count_only(source: SourceFile, messages: AsyncIterator[Message]) -> F
             )
             return FileResult(outcome)
         if isinstance(message, Failed):
+            _vanished(source)
             return FileResult(FileOutcome(source.rel, "unreadable", None, 0, message.message))
     raise ParserCrashed(f"a parser process ended while reading {source.path}")

@@ -68,7 +68,7 @@ async def migrate(
     handed the report so far (a function returning it) as soon as there is one, so that a
     caller can report a run that fails or is interrupted."""
     plan = _plan(options)
-    fold = ReportFold(options, bytes_read=plan.total_bytes)
+    fold = ReportFold(options, bytes_read=plan.total_bytes, warnings=plan.links)
     if follow is not None:
         follow(fold.current)
     prepared = await start.prepare(options, plan, TARGET)

@@ -29,7 +29,9 @@ log = logging.getLogger("asyncmig")
 class ReportFold:
     """Builds one run's :class:`Report`; nothing else changes it."""
 
-    def __init__(self, options: Options, *, bytes_read: int) -> None:
+    def __init__(
+        self, options: Options, *, bytes_read: int, warnings: tuple[str, ...] = ()
+    ) -> None:
         self._started = time.perf_counter()
         self._report = Report(
             data_dir=str(options.data_dir),
@@ -39,7 +41,10 @@ class ReportFold:
             tables={entity.table: Counts() for entity in ENTITIES},
             bytes_read=bytes_read,
             options=options,
+            warnings=list(warnings),
         )
+        for warning in warnings:  # the plan's: the links it followed
+            log.warning(warning)
         self._rejects: Rejects | None = None
 
     def started(self, facts: StartFacts) -> None:

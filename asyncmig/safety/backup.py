@@ -15,7 +15,6 @@ import shutil
 import sqlite3
 import stat
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -23,23 +22,33 @@ import xxhash
 
 from asyncmig.errors import ConfigError, MigrationError, WriteFailed, describe_os_error
 from asyncmig.safety import faults
-from asyncmig.storage import open_readonly, write_atomically
+from asyncmig.source import walk
+from asyncmig.storage import open_readonly, path_text, write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 MANIFEST: Final = ".asyncmig-manifest.json"
 DB_FOLDER: Final = ".asyncmig-db"
 _READ: Final = 1 << 20
 
 
-class Entry(msgspec.Struct, frozen=True):
+class Entry(msgspec.Struct, frozen=True, omit_defaults=True):
     """One file of the backup."""
 
+    #: Relative to the data root; a name that is not UTF-8 shown escaped (``\\xNN``).
     path: str
     size: int
     mode: int
     digest: str
+    #: The path's own bytes (hex) when its name is not UTF-8 (the manifest is UTF-8).
+    path_bytes: str | None = None
+
+    @property
+    def fs_path(self) -> str:
+        """The path as the file system names it (what a restore copies)."""
+        return self.path if self.path_bytes is None else os.fsdecode(bytes.fromhex(self.path_bytes))
 
 
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,7 +155,9 @@ def _verified(source: Path, copy: Path, rel: str) -> Entry:
     size, digest = file_hash(source)
     if (size, digest) != file_hash(copy):
         raise MigrationError(f"the backup copy of {source} differs from it: {copy}")
-    return Entry(rel, size, mode, digest)
+    text = path_text(rel)
+    raw = None if text == rel else os.fsencode(rel).hex()
+    return Entry(text, size, mode, digest, raw)
 
 
 def file_hash(path: Path) -> tuple[int, str]:
@@ -160,16 +171,19 @@ def file_hash(path: Path) -> tuple[int, str]:
 
 
 def _files(root: Path, skip: frozenset[Path]) -> Iterator[Path]:
-    """Regular files under ``root`` (links followed), our own backups and ``skip`` left out."""
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        dirs[:] = sorted(
-            d for d in dirs if here / d not in skip and not (here / d / MANIFEST).exists()
+    """Regular files under ``root``, our own backups and ``skip`` left out. Links are
+    followed as the plan follows them (the copy holds their content, not the link), a
+    link to a folder it lies in is not (its content is copied once, from the folder)."""
+    walked = walk.walk(root, skip=lambda folder: folder in skip or (folder / MANIFEST).exists())
+    if walked.unreadable:
+        path, why = walked.unreadable[0]
+        raise WriteFailed(
+            f"could not back up {path_text(path)}: {why}; give this user access to it (the "
+            "backup copies every file of the data root)"
         )
-        for name in sorted(names):
-            path = here / name
-            if path not in skip and path.is_file():
-                yield path
+    for path in walked.files:
+        if path not in skip and path.is_file():
+            yield path
 
 
 def _clear(folder: Path) -> None:

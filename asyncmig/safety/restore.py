@@ -34,8 +34,8 @@ def check_restorable(folder: Path, data_dir: Path) -> Manifest:
     is not; nothing is written."""
     manifest = read_manifest(folder)
     for entry in manifest.files:
-        source = inside(folder, entry.path, "the backup")
-        inside(data_dir, entry.path, "the data directory")
+        source = inside(folder, entry.fs_path, "the backup")
+        inside(data_dir, entry.fs_path, "the data directory")
         if not source.is_file() or file_hash(source) != (entry.size, entry.digest):
             raise ConfigError(
                 f"the backup copy {source} is damaged or missing, so nothing was done: "
@@ -89,8 +89,8 @@ def restore(folder: Path, data_dir: Path, manifest: Manifest) -> list[str]:
     (modes kept), each copy checked against the manifest. Returns the paths restored."""
     done = []
     for entry in manifest.files:
-        source = inside(folder, entry.path, "the backup")
-        dest = inside(data_dir, entry.path, "the data directory")
+        source = inside(folder, entry.fs_path, "the backup")
+        dest = inside(data_dir, entry.fs_path, "the data directory")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, dest)
         os.chmod(dest, stat.S_IMODE(entry.mode) & 0o777)

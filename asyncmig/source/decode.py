@@ -19,15 +19,16 @@ loses a complete entry), and yajl reads vertical tab and form feed as blanks.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import re
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 import msgspec
 
-from asyncmig.source import damage, scan
+from asyncmig.source import awkward, damage, scan
 from asyncmig.source.damage import backend_warning
 
 TopLevel = scan.TopLevel
@@ -74,24 +75,79 @@ class Damaged(Exception):
         self.message = message
 
 
+def has_bom(path: Path) -> bool:
+    """Whether ``path`` starts with a UTF-8 byte order mark (which Windows editors add;
+    the server never wrote one, and reads past it: Node's ``fs.readFile`` keeps it, but
+    the files users fix by hand, as the guide tells them, may have one)."""
+    with path.open("rb") as stream:
+        return stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+
+
 def entries(path: Path, top_level: TopLevel) -> Iterator[Entry]:
-    """Every complete top-level entry of ``path``; raises Damaged after the last good one."""
-    size = path.stat().st_size
+    """Every complete top-level entry of ``path``, a byte order mark skipped (offsets
+    still count from the file's first byte); raises Damaged after the last good one."""
+    skip = len(codecs.BOM_UTF8) if has_bom(path) else 0
+    if not skip:
+        yield from _entries(path, top_level, 0)
+        return
+    try:
+        for entry in _entries(path, top_level, skip):
+            offset = None if entry.offset is None else entry.offset + skip
+            yield Entry(entry.index, entry.key, entry.value, offset)
+    except Damaged as damage:
+        raise Damaged(damage.offset + skip, damage.message) from None
+
+
+def _entries(path: Path, top_level: TopLevel, skip: int) -> Iterator[Entry]:
+    size = path.stat().st_size - skip
     if size <= WHOLE_FILE_LIMIT:
-        data = path.read_bytes()
+        data = path.read_bytes()[skip:]
         _check_opening(data[:READ_SIZE], top_level, size)
         whole = _split_whole(data, top_level)
         if whole is not None:
             yield from whole
             return
         del whole
-        with io.BytesIO(data) as stream:
-            yield from _scan_then_ijson(stream, top_level, size)
+        with io.BytesIO(data) as buffer:
+            yield from _scan_then_ijson(buffer, top_level, size)
         return
-    with path.open("rb") as stream:
+    with path.open("rb") as raw:
+        # A file object in all but its type: RawIOBase is no IO[bytes] to mypy.
+        stream = cast("IO[bytes]", _After(raw, skip)) if skip else raw
         _check_opening(stream.read(READ_SIZE), top_level, size)
         stream.seek(0)
         yield from _scan_then_ijson(stream, top_level, size)
+
+
+class _After(io.RawIOBase):
+    """A binary file read from byte ``start`` on, as if that were its beginning."""
+
+    def __init__(self, stream: IO[bytes], start: int) -> None:
+        super().__init__()
+        self._stream, self._start = stream, start
+        stream.seek(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            offset += self._start
+        return self._stream.seek(offset, whence) - self._start
+
+    def tell(self) -> int:
+        return self._stream.tell() - self._start
 
 
 def _scan_then_ijson(stream: IO[bytes], top_level: TopLevel, size: int) -> Iterator[Entry]:
@@ -113,7 +169,8 @@ def _scanned(stream: IO[bytes], top_level: TopLevel) -> Iterator[scan.RawEntry]:
         stream.seek(0, io.SEEK_END)
         size = stream.tell()
         stream.seek(0)
-        yajl = damage.name_damage(stream, size)
+        # yajl reads a lone low surrogate escape (valid JSON) as damage: not shown those.
+        yajl = damage.name_damage(cast("IO[bytes]", awkward.Neutral(stream)), size)
         found = [d for d in (yajl, _known(anomaly)) if d is not None]
         # The earlier fault wins; on a tie, yajl's words (listed first) are kept.
         offset, message = min(found, key=lambda d: d[0]) if found else (size, anomaly.reason)
@@ -158,8 +215,8 @@ def _split_whole(data: bytes, top_level: TopLevel) -> list[Entry] | None:
         return None
     try:
         container = msgspec.json.decode(data, type=_RAW_CONTAINERS[top_level])
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None  # a lone surrogate escape or deep nesting included: the scanner takes them
     if isinstance(container, list):
         return [Entry(index, None, raw, None) for index, raw in enumerate(container)]
     if _server_layout(data, container) or data.count(_MEMBER_LINE) == len(container):

@@ -8,9 +8,12 @@ boundary; nothing here knows about processes.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import msgspec
+
+from asyncmig.storage import path_text
 
 if TYPE_CHECKING:
     from asyncmig.source.plan import SourceFile
@@ -33,6 +36,14 @@ class Job(msgspec.Struct, tag=True, frozen=True):
     parent_id: int | None = None
     #: Entries an earlier run already committed: counted, not sent again (``--resume``).
     skip: int = 0
+    #: The path's own bytes when its name is not UTF-8 (``path`` then shows it escaped:
+    #: msgpack strings are UTF-8).
+    path_bytes: bytes | None = None
+
+    @property
+    def fs_path(self) -> str:
+        """The path to open: the file's own name, whatever its bytes."""
+        return self.path if self.path_bytes is None else os.fsdecode(self.path_bytes)
 
     @classmethod
     def of(
@@ -46,9 +57,10 @@ class Job(msgspec.Struct, tag=True, frozen=True):
         skip: int = 0,
     ) -> Job:
         """The job that reads the plan's file ``item`` with these settings."""
+        text = path_text(item.path)
         return cls(
             item.file_no,
-            str(item.path),
+            text,
             item.entity.table if item.entity else None,
             item.top_level,
             strict,
@@ -57,6 +69,7 @@ class Job(msgspec.Struct, tag=True, frozen=True):
             batch_bytes,
             item.parent_id,
             skip=skip,
+            path_bytes=None if text == str(item.path) else os.fsencode(item.path),
         )
 
 

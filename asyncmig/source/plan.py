@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Final
 from asyncmig.errors import ConfigError
 from asyncmig.source.layout import ENTITIES, Entity
 from asyncmig.source.timestamps import TsError, normalise_ts
-from asyncmig.storage import lock_file, new_file, side_files
+from asyncmig.source.walk import unreadable_refusal, walk
+from asyncmig.storage import lock_file, new_file, path_text, side_files
 
 if TYPE_CHECKING:
     from asyncmig.source.decode import TopLevel
@@ -57,6 +58,8 @@ class Plan:
     root: Path
     migrated: tuple[SourceFile, ...]
     not_migrated: tuple[SourceFile, ...]
+    #: The symbolic links followed, as "path -> target" (the report lists them).
+    links: tuple[str, ...] = ()
 
     @property
     def migrated_bytes(self) -> int:
@@ -138,10 +141,19 @@ def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:
     layout = _Layout()
     keyed: list[tuple[_Key, SourceFile]] = []
     others: list[SourceFile] = []
-    for path in _walk(root):
+    walked = walk(root)
+    if walked.unreadable:
+        raise ConfigError(unreadable_refusal(root, walked.unreadable))
+    for path, target in walked.loops:
+        why = f"a link to {path_text(target)}, a folder it lies in (a loop): not followed"
+        rel = path_text(path.relative_to(root).as_posix())
+        others.append(SourceFile(0, path, rel, 0, 0, regular=False, reason=why))
+    for path in walked.files:
         if path in exclude:
             continue
-        found = layout.place(path, path.relative_to(root).as_posix())
+        # A name that is not UTF-8 is shown escaped (\\xNN): the ledger, the report and the
+        # rejects file hold text; the file itself is still opened by its own name.
+        found = layout.place(path, path_text(path.relative_to(root).as_posix()))
         if isinstance(found, SourceFile):
             others.append(found)
         else:
@@ -149,7 +161,11 @@ def plan(root: Path, *, exclude: frozenset[Path] = frozenset()) -> Plan:
     keyed.sort(key=lambda pair: pair[0])
     migrated = [f for _, f in keyed]
     numbered = [replace(f, file_no=n) for n, f in enumerate([*migrated, *others])]
-    return Plan(root, tuple(numbered[: len(migrated)]), tuple(numbered[len(migrated) :]))
+    links = tuple(
+        f"{path_text(p.relative_to(root).as_posix())} is a link to {path_text(t)}: followed"
+        for p, t in walked.links
+    )
+    return Plan(root, tuple(numbered[: len(migrated)]), tuple(numbered[len(migrated) :]), links)
 
 
 class _Layout:
@@ -212,11 +228,3 @@ def _reason(parts: tuple[str, ...]) -> str:
         if test(parts):
             return reason
     return "not a file of OctoPrompt's JSON-era data layout"
-
-
-def _walk(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        found.extend(Path(folder, name) for name in sorted(files))
-    return found

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import msgspec
+import msgspec.inspect
 import xxhash
 
-from asyncmig.source import decode, redact, validate
+from asyncmig.source import awkward, decode, redact, validate
 from asyncmig.source.layout import BY_TABLE, Entity
 from asyncmig.source.messages import Done, Failed, Notice, Opened, Reject, Row, Rows
 from asyncmig.source.timestamps import TsError, normalise_ts
@@ -54,6 +56,20 @@ def raw_variant(struct: type[Record]) -> tuple[type[Any], tuple[tuple[str, bool]
     return msgspec.defstruct(f"Raw{struct.__name__}", spec, kw_only=True), bulk
 
 
+@functools.cache
+def nests_freely(struct: type[Record]) -> bool:
+    """Whether ``struct`` has a field of any JSON (an MCP default or result), anywhere."""
+    return "AnyType(" in repr(msgspec.inspect.type_info(struct))
+
+
+def _depth_reason(deepest: int, limit: int) -> str:
+    return (
+        f"$: nested {deepest} levels deep; SQLite {sqlite3.sqlite_version} reads JSON only "
+        f"{limit} levels deep (json_extract, which the server's indexes use), so this "
+        "record cannot be stored"
+    )
+
+
 def _members(annotation: Any) -> tuple[Any, ...]:
     return tuple(
         type(None) if a is type(None) else a for a in getattr(annotation, "__args__", (annotation,))
@@ -80,6 +96,9 @@ class RowMaker:
         self.parent_id = parent_id
         fast, self._bulk = raw_variant(entity.struct)
         self._decoder = msgspec.json.Decoder(fast)
+        #: Whether a record may nest without bound (a field of type "any"): its depth is
+        #: checked against SQLite's, which may read fewer levels than msgspec.
+        self._nests = nests_freely(entity.struct)
 
     def _fast(self, value: msgspec.Raw) -> Any:
         record = self._decoder.decode(value)
@@ -91,7 +110,12 @@ class RowMaker:
 
     def make(self, entry: decode.Entry) -> Made | Reject:
         """The entry's row, or its rejection."""
-        value = entry.value
+        try:
+            return self._make(entry, entry.value)
+        except RecursionError:  # nested deeper than msgspec goes by default
+            return self._deep(entry)
+
+    def _make(self, entry: decode.Entry, value: msgspec.Raw | Any) -> Made | Reject:
         try:
             if isinstance(value, msgspec.Raw):
                 record: Record = self._fast(value)
@@ -102,15 +126,57 @@ class RowMaker:
             try:
                 plain = _any_decoder.decode(value) if isinstance(value, msgspec.Raw) else value
             except msgspec.DecodeError as error:
-                return self.reject(entry, None, [f"$: {error}"])
+                return self._undecodable(entry, value, error)
             checked = validate.check(plain, self.entity.struct, strict=self.strict)
             if checked.record is None:
                 return self.reject(entry, _raw_id(plain), list(checked.errors))
             record, upgraded = checked.record, checked.upgraded
-        except msgspec.DecodeError as error:  # valid JSON msgspec cannot hold: a lone surrogate
-            return self.reject(entry, None, [f"$: {error}"])
+        except msgspec.DecodeError as error:
+            return self._undecodable(entry, value, error)
         row = self._row(record)
+        if self._nests and (deep := self._too_deep(row[1])) is not None:
+            return self.reject(entry, row[0], [deep])
         return Made(row, upgraded, self._notices(entry.key, row[0], record))
+
+    def _undecodable(self, entry: decode.Entry, value: Any, error: Exception) -> Made | Reject:
+        """Valid JSON msgspec cannot hold (a lone surrogate escape, which JavaScript writes:
+        kept as that escape), or a rejection."""
+        if not isinstance(value, msgspec.Raw) or not awkward.has_surrogate_escape(value):
+            return self.reject(entry, None, [f"$: {error}"])
+        try:
+            plain, marks = awkward.unpaired(bytes(value))
+        except ValueError as wrong:
+            return self.reject(entry, None, [f"$: {wrong}"])
+        made = self._make(entry, plain)
+        if isinstance(made, Reject):
+            errors = [marks.text(e) for e in made.errors]
+            record_id = None if made.record_id is None else marks.text(made.record_id)
+            return msgspec.structs.replace(made, errors=errors, record_id=record_id)
+        row_id, data, created, updated = made.row
+        row = (marks.text(row_id), marks.data(bytes(data)), created, updated)
+        return Made(row, made.upgraded, tuple(marks.text(n) for n in made.notices))
+
+    def _deep(self, entry: decode.Entry) -> Made | Reject:
+        """A record nested deeper than msgspec goes: what SQLite can read is checked with
+        room on the stack; what it cannot (kept data deeper than its limit) is rejected."""
+        limit = awkward.sqlite_depth_limit()
+        if not isinstance(entry.value, msgspec.Raw):
+            return self.reject(entry, None, [f"$: nested deeper than {limit} levels"])
+        pruned, deepest = awkward.prune(bytes(entry.value), limit)
+        with awkward.deep_enough(limit):
+            made = self._make(entry, msgspec.Raw(pruned))
+        if isinstance(made, Made) and awkward.TOO_DEEP_FOUND in bytes(made.row[1]):
+            return self.reject(entry, made.row[0], [_depth_reason(deepest, limit)])
+        return made
+
+    def _too_deep(self, data: bytes | memoryview) -> str | None:
+        """Why ``data`` cannot be stored, when it nests deeper than SQLite reads."""
+        limit = awkward.sqlite_depth_limit()
+        text = bytes(data)
+        if text.count(b"[") + text.count(b"{") <= limit:  # cannot nest deeper: no scan
+            return None
+        deepest = awkward.depth(text)
+        return _depth_reason(deepest, limit) if deepest > limit else None
 
     def reject(self, entry: decode.Entry, record_id: str | None, errors: list[str]) -> Reject:
         """The entry's rejection, carrying its original text (secrets redacted)."""
@@ -163,9 +229,15 @@ def _raw_id(plain: object) -> str | None:
     return None
 
 
+_BOM: Final = (
+    "the file starts with a UTF-8 byte order mark (an editor adds one; the server never "
+    "wrote it): it was read as if it were not there"
+)
+
+
 def read_job(job: Job) -> Iterator[Message]:
     """All messages for one job, in file order, batched by rows and bytes, then its end."""
-    path = Path(job.path)
+    path = Path(job.fs_path)
     top: decode.TopLevel = "array" if job.top_level == "array" else "object"
     batch = _Batch()
     opened = None
@@ -177,10 +249,12 @@ def read_job(job: Job) -> Iterator[Message]:
         else:
             opened = fingerprint(path)
             yield opened
+            if decode.has_bom(path):
+                yield Notice(0, _BOM)
             yield from _messages(job, decode.entries(path, top), batch)
-        end = Done(batch.found, changed=_changed(opened, job.path))
+        end = Done(batch.found, changed=_changed(opened, job.fs_path))
     except decode.Damaged as damage:
-        end = Done(batch.found, damage.offset, damage.message, _changed(opened, job.path))
+        end = Done(batch.found, damage.offset, damage.message, _changed(opened, job.fs_path))
     except OSError as error:
         end = Failed(f"{error.strerror or error}")
     if batch.rows:

@@ -87,7 +87,7 @@ def _cleaned(text: bytes, clean: Callable[[str, msgspec.Raw], msgspec.Raw]) -> b
     well be one, and text we cannot read we cannot vouch for."""
     try:
         members = _members.decode(text)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return _encoder.encode(REDACTED)
     # A repeated member (a dict keeps the last) is dropped here, so it cannot leak either.
     return _encoder.encode({name: clean(name, value) for name, value in members.items()})

@@ -16,6 +16,8 @@ from typing import IO, TYPE_CHECKING, Final, Literal
 
 import msgspec
 
+from asyncmig.source import awkward
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -38,6 +40,8 @@ _NUMBER_START: Final = frozenset(b"-0123456789")
 _PLAIN_KEY: Final = re.compile(rb'[^\x00-\x1f"\\]*')
 _QUOTE: Final = ord('"')
 _COLON: Final = ord(":")
+#: Values a flat scan can end (see :mod:`asyncmig.source.awkward`): strings and containers.
+_FLAT_STARTS: Final = frozenset(b'"[{')
 
 
 class Anomaly(Exception):
@@ -148,7 +152,7 @@ class _Window:
             try:
                 key = msgspec.json.decode(raw, type=str)
             except (msgspec.DecodeError, UnicodeDecodeError) as error:
-                raise Anomaly(offset, f"invalid member name: {error}") from None
+                key = _awkward_key(raw, offset, error)
         self.expect(_COLON)
         return key
 
@@ -174,8 +178,12 @@ class _Window:
         with memoryview(self.buffer) as view:
             try:
                 msgspec.json.decode(view[self.pos :], type=msgspec.Raw)
+            except RecursionError:  # nested deeper than msgspec goes: valid all the same
+                return self._flat_end()
             except msgspec.DecodeError as error:
                 message = str(error)
+                if self._lone_surrogate(message):
+                    return self._flat_end()
                 found = _TRAILING.search(message)
                 if found is not None:  # msgspec counts the byte after the offending one
                     return self.pos + int(found[1]) - 1
@@ -196,7 +204,40 @@ class _Window:
             raise Anomaly(None, "the file ends inside a number")
         return len(self.buffer)
 
+    def _lone_surrogate(self, message: str) -> bool:
+        """Whether msgspec's ``message`` may be about a lone surrogate escape (valid JSON,
+        which JavaScript writes). It names the escape ("surrogate pair", "hex escape"),
+        unless the escape is in the last few bytes it has: "truncated", which before the
+        end of the file is the window's cut, read on."""
+        named = "surrogate" in message or "escape" in message
+        if not named and not (self.eof and "truncated" in message):
+            return False
+        return self.buffer[self.pos] in _FLAT_STARTS and awkward.has_surrogate_escape(
+            self.buffer, self.pos
+        )
+
+    def _flat_end(self) -> int | None:
+        """Where the string or container at ``pos`` ends, found without msgspec; None when
+        the window does not hold all of it yet."""
+        end = awkward.value_end(self.buffer, self.pos)
+        if end is None:
+            if self.eof:
+                raise Anomaly(None, "the file ends inside a value")
+            return None
+        objection = awkward.problem(bytes(self.buffer[self.pos : end]))
+        if objection is not None:
+            raise Anomaly(None, objection)
+        return end
+
     def expect_end(self) -> None:
         """Only blanks may follow the closing bracket."""
         if self.next_byte() is not None:
             raise Anomaly(self.base + self.pos, "text after the end of the JSON document")
+
+
+def _awkward_key(raw: msgspec.Raw, offset: int, error: Exception) -> str:
+    """A member name msgspec refused: one holding a lone surrogate (kept as its escape)."""
+    try:
+        return awkward.text_of(bytes(raw))
+    except ValueError:
+        raise Anomaly(offset, f"invalid member name: {error}") from None
