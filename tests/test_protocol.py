@@ -57,5 +57,9 @@ def test_messages_round_trip_through_a_pipe() -> None:
     got_rows = received[1]
     assert isinstance(got_rows, Rows)
     assert [(i, bytes(d), c, u) for i, d, c, u in got_rows.rows] == rows.rows
-    assert (got_rows.indexes, got_rows.upgraded, got_rows.consumed) == (list(range(300)), [5, 17], 301)
+    assert (got_rows.indexes, got_rows.upgraded, got_rows.consumed) == (
+        list(range(300)),
+        [5, 17],
+        301,
+    )
     assert [received[0], received[2], received[3]] == [sent[0], sent[2], sent[3]]

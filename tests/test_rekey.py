@@ -10,8 +10,7 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-from tests.conftest import db_rows, run_cli
+from conftest import db_rows, run_cli
 
 if TYPE_CHECKING:
     from pathlib import Path

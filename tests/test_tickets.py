@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from tests.conftest import db_rows, run_cli
-from tests.test_rekey import P1, P2, T0, _file, _files, _lines, _migrate, _projects, _write
+from conftest import db_rows, run_cli
+from test_rekey import P1, P2, T0, _file, _files, _lines, _migrate, _projects, _write
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -85,7 +85,7 @@ def test_strict_rejects_links_and_still_follows_moves(tmp_path: Path) -> None:
 def test_a_resume_after_the_moves_loads_tickets_again(tmp_path: Path) -> None:
     root = tmp_path / "data"
     _root(root)
-    clean, _ = _migrate(root, tmp_path / "clean.db")
+    _migrate(root, tmp_path / "clean.db")
     db = tmp_path / "k.db"
     args = ("--data-dir", root, "--db", db, "--no-backup")
     assert run_cli(*args, env={"ASYNCMIG_KILL_AT": "index:1"}).returncode == -9

@@ -80,9 +80,7 @@ async def _move_table(writer: Writer, table: str) -> int:
     return count
 
 
-async def _insert(
-    writer: Writer, table: str, rows: list[Row], seqs: list[tuple[str, int]]
-) -> None:
+async def _insert(writer: Writer, table: str, rows: list[Row], seqs: list[tuple[str, int]]) -> None:
     """Insert the moved rows and record their new ids; both lists start over empty."""
     if rows:
         await writer.insert(table, rows)
