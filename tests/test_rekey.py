@@ -223,7 +223,7 @@ def _all_rows(db: Path) -> dict[str, dict[str, tuple[str, Any, Any]]]:
     return {table: db_rows(db, table) for table in tables}
 
 
-@pytest.mark.parametrize("point", ["rekey:1", "rekeyed:1", "commit:2"])
+@pytest.mark.parametrize("point", ["commit:2", "loaded:1", "rekey:1", "rekeyed:1"])
 def test_killed_while_re_keying_then_resumed_equals_a_clean_run(tmp_path: Path, point: str) -> None:
     root = tmp_path / "data"
     _bulk_sync_root(root)

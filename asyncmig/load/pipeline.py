@@ -35,7 +35,7 @@ from asyncmig.output.progress import NullProgress, phases_of
 from asyncmig.output.rejects import Rejects
 from asyncmig.output.statefile import NoStateFile, StateFile
 from asyncmig.results import FileOutcome, FileResult, PeakMemory
-from asyncmig.safety import outputs
+from asyncmig.safety import faults, outputs
 from asyncmig.source import decode
 from asyncmig.source.messages import Job
 from asyncmig.source.plan import plan_run
@@ -151,6 +151,7 @@ class _Run:
         try:
             await self._apply_all(parsed, rejects)
             await self.batches.commit()
+            faults.reached("loaded")  # every file committed, no record moved yet
             interrupted = facts.earlier is not None and facts.earlier.status != "complete"
             writer = self.batches.writer
             await rekey.move_waiting(writer, rejects, TARGET.tables, list_earlier=interrupted)

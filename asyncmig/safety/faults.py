@@ -19,6 +19,7 @@ POINTS: Final = (
     "backup-file",
     "batch",
     "commit",
+    "loaded",
     "rekey",
     "rekeyed",
     "index",
