@@ -50,8 +50,9 @@ class Batches:
             first, inserted = await writer.insert(table, batch.rows)
             resolved = Resolved()
             if inserted != len(batch.rows):
-                await self._write_file_rows()  # earlier batches' rowid ranges name holders
-                resolved = await conflicts.resolve(writer, source, batch, first)
+                # Earlier batches' rowid ranges name holders: written when one is named.
+                settle = self._write_file_rows
+                resolved = await conflicts.resolve(writer, source, batch, first, settle)
         last = first + inserted - 1 if inserted else None
         self.files.batch(source, batch.consumed, (first if inserted else None, last))
         self._rows += len(batch.rows)

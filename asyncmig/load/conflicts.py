@@ -14,13 +14,15 @@ per batch (never one per row) and decides what each one is, by its table's kind:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from asyncmig.load import ledger
 from asyncmig.load.ledger import rekeys
 from asyncmig.results import Conflict
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from asyncmig.load.writer import Writer
     from asyncmig.source.messages import Row, Rows
     from asyncmig.source.plan import SourceFile
@@ -40,15 +42,24 @@ class Resolved:
 
 @dataclass(frozen=True, slots=True)
 class _Holder:
-    """The record holding an id, as far as the batch needs it: its data and where from."""
+    """The record holding an id, as far as the batch needs it: its data, and where it came
+    from (``source``), or the rowid that says so once it is needed (``rowid``)."""
 
     data: bytes
-    source: str
+    source: str = ""
+    rowid: int | None = None
 
 
-async def resolve(writer: Writer, source: SourceFile, batch: Rows, first: int) -> Resolved:
+async def resolve(
+    writer: Writer,
+    source: SourceFile,
+    batch: Rows,
+    first: int,
+    settle: Callable[[], Awaitable[None]],
+) -> Resolved:
     """The batch's rows the insert skipped (their id taken by an earlier batch, rowid
-    below ``first``, or earlier in this batch), each resolved by the table's kind."""
+    below ``first``, or earlier in this batch), each resolved by the table's kind.
+    ``settle`` writes the ledger rows that name earlier rows' files, when one is named."""
     assert source.entity is not None
     table, kind = source.table, source.entity.on_conflict
     taken, holders = await _taken(writer, source, batch, first)
@@ -60,20 +71,16 @@ async def resolve(writer: Writer, source: SourceFile, batch: Rows, first: int) -
         return resolved
     waiting = await _waiting(writer, table, [batch.rows[pos][0] for pos in taken], kind)
     moving: list[tuple[object, ...]] = []
+    listed: list[tuple[int, str, Literal["duplicate", "rejected"], _Holder]] = []
     for pos in taken:
         row, index = batch.rows[pos], batch.indexes[pos]
         data = bytes(row[1])
         holder = holders[row[0]]
         copy_of = _copy_of(data, holder, waiting.get(row[0], []))
         if copy_of is not None or kind == "duplicate":
-            first_copy = copy_of or holder.source
-            resolved.listed.append(Conflict(index, row[0], "duplicate", first_copy))
+            listed.append((index, row[0], "duplicate", copy_of or holder))
         elif kind == "reject":
-            why = (
-                f"$.id: id {row[0]} is already migrated from {holder.source} with other data, "
-                "and a string id cannot move to a new one"
-            )
-            resolved.listed.append(Conflict(index, row[0], "rejected", why))
+            listed.append((index, row[0], "rejected", holder))
         else:
             waiting.setdefault(row[0], []).append(_Holder(data, f"{source.rel} #{index}"))
             moving.append((source.file_no, source.rel, index, table, row[0], data, *row[2:]))
@@ -82,14 +89,40 @@ async def resolve(writer: Writer, source: SourceFile, batch: Rows, first: int) -
     if moving:
         await rekeys.add(writer, moving)
     resolved.rekeyed = len(moving)
+    resolved.listed = await _named(writer, table, listed, settle)
     return resolved
 
 
-def _copy_of(data: bytes, holder: _Holder, waiting: list[_Holder]) -> str | None:
-    """Where the record this data copies came from (equal compact JSON), if any."""
+async def _named(
+    writer: Writer,
+    table: str,
+    listed: list[tuple[int, str, Literal["duplicate", "rejected"], _Holder]],
+    settle: Callable[[], Awaitable[None]],
+) -> list[Conflict]:
+    """The conflicts to list, each naming where the record it met came from (the files of
+    earlier rows read from the ledger in one query, only when some are named)."""
+    rowids = [h.rowid for *_, h in listed if h.rowid is not None]
+    paths: dict[int, str] = {}
+    if rowids:
+        await settle()
+        paths = await ledger.sources_of(writer, table, rowids)
+    named: list[Conflict] = []
+    for index, row_id, outcome, holder in listed:
+        where = holder.source if holder.rowid is None else paths[holder.rowid]
+        if outcome == "rejected":
+            where = (
+                f"$.id: id {row_id} is already migrated from {where} with other data, "
+                "and a string id cannot move to a new one"
+            )
+        named.append(Conflict(index, row_id, outcome, where))
+    return named
+
+
+def _copy_of(data: bytes, holder: _Holder, waiting: list[_Holder]) -> _Holder | None:
+    """The record this data copies (equal compact JSON), if any."""
     for other in (holder, *waiting):
         if other.data == data:
-            return other.source
+            return other
     return None
 
 
@@ -97,18 +130,17 @@ async def _taken(
     writer: Writer, source: SourceFile, batch: Rows, first: int
 ) -> tuple[list[int], dict[str, _Holder]]:
     """Positions of the skipped rows, and the record holding each of their ids."""
-    table = source.table
     rows = batch.rows
-    rowids = await writer.rowids(table, [row[0] for row in rows])
+    stored = await writer.taken(source.table, [row[0] for row in rows], first)
     taken: list[int] = []
     holders: dict[str, _Holder] = {}
-    earlier: list[str] = []
     inserted_at: dict[str, int] = {}
     for pos, row in enumerate(rows):
         row_id = row[0]
-        if rowids.get(row_id, first) < first:
+        held = stored.get(row_id)
+        if held is not None and held[0] < first:
             taken.append(pos)
-            earlier.append(row_id)
+            holders[row_id] = _Holder(held[1] or b"", rowid=held[0])
         elif row_id in inserted_at:
             taken.append(pos)
             holder = inserted_at[row_id]
@@ -116,12 +148,6 @@ async def _taken(
             holders[row_id] = _Holder(_bytes(rows[holder]), where)
         else:
             inserted_at[row_id] = pos
-    if earlier:
-        unique = list(dict.fromkeys(earlier))
-        datas = await writer.data_of(table, unique)
-        paths = await ledger.sources_of(writer, table, [rowids[i] for i in unique])
-        for row_id in unique:
-            holders[row_id] = _Holder(datas[row_id], paths[rowids[row_id]])
     return taken, holders
 
 

@@ -139,6 +139,23 @@ class Writer:
         """Replace the rows of ``table`` holding these rows' ids with them, in order."""
         await self.conn.executemany(self._replaces[table], [(*row[1:], row[0]) for row in rows])
 
+    async def taken(
+        self, table: str, ids: Sequence[str], first: int
+    ) -> dict[str, tuple[int, bytes | None]]:
+        """For each of ``ids`` that ``table`` holds: its rowid, and its stored ``data`` when
+        an earlier batch wrote it (rowid below ``first``; this batch's are in memory)."""
+        found: dict[str, tuple[int, bytes | None]] = {}
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            cursor = await self.conn.execute(
+                f"SELECT id, rowid, CASE WHEN rowid < ? THEN CAST(data AS BLOB) END FROM {table} "
+                f"WHERE id IN ({marks})",
+                (first, *chunk),
+            )
+            found.update({row[0]: (row[1], row[2]) for row in await cursor.fetchall()})
+        return found
+
     async def data_of(self, table: str, ids: Sequence[str]) -> dict[str, bytes]:
         """The stored ``data`` of each of ``ids`` that ``table`` holds."""
         found: dict[str, bytes] = {}
@@ -159,18 +176,6 @@ class Writer:
     async def has_row(self, table: str, row_id: str) -> bool:
         cursor = await self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,))
         return await cursor.fetchone() is not None
-
-    async def rowids(self, table: str, ids: Sequence[str]) -> dict[str, int]:
-        """The rowid of each of ``ids`` that ``table`` holds."""
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            chunk = ids[start : start + _LOOKUP_CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            cursor = await self.conn.execute(
-                f"SELECT id, rowid FROM {table} WHERE id IN ({marks})", chunk
-            )
-            found.update({row[0]: row[1] for row in await cursor.fetchall()})
-        return found
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the main file and empty it (between transactions)."""
