@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+import xxhash
+
 from asyncmig.load import ledger
 from asyncmig.load.ledger import rekeys
 from asyncmig.results import Conflict
@@ -69,21 +71,26 @@ async def resolve(
         await writer.replace(table, replaced)
         resolved.superseded = len(replaced)
         return resolved
-    waiting = await _waiting(writer, table, [batch.rows[pos][0] for pos in taken], kind)
+    digests = {pos: xxhash.xxh3_128_hexdigest(batch.rows[pos][1]) for pos in taken}
+    keys = [(batch.rows[pos][0], digests[pos]) for pos in taken]
+    waiting = await rekeys.waiting_with(writer, table, keys) if kind == "rekey" else {}
     moving: list[tuple[object, ...]] = []
     listed: list[tuple[int, str, Literal["duplicate", "rejected"], _Holder]] = []
     for pos in taken:
         row, index = batch.rows[pos], batch.indexes[pos]
         data = bytes(row[1])
         holder = holders[row[0]]
-        copy_of = _copy_of(data, holder, waiting.get(row[0], []))
+        key = (row[0], digests[pos])
+        copy_of = holder if holder.data == data else _waiting_copy(waiting.get(key))
         if copy_of is not None or kind == "duplicate":
             listed.append((index, row[0], "duplicate", copy_of or holder))
         elif kind == "reject":
             listed.append((index, row[0], "rejected", holder))
         else:
-            waiting.setdefault(row[0], []).append(_Holder(data, f"{source.rel} #{index}"))
-            moving.append((source.file_no, source.rel, index, table, row[0], data, *row[2:]))
+            waiting.setdefault(key, f"{source.rel} #{index}")
+            moving.append(
+                (source.file_no, source.rel, index, table, row[0], key[1], data, *row[2:])
+            )
         if kind != "rekey" or copy_of is not None:
             resolved.not_migrated.add(pos)
     if moving:
@@ -118,12 +125,9 @@ async def _named(
     return named
 
 
-def _copy_of(data: bytes, holder: _Holder, waiting: list[_Holder]) -> _Holder | None:
-    """The record this data copies (equal compact JSON), if any."""
-    for other in (holder, *waiting):
-        if other.data == data:
-            return other
-    return None
+def _waiting_copy(where: str | None) -> _Holder | None:
+    """The waiting record a row copies (found by its id and its data's digest)."""
+    return None if where is None else _Holder(b"", where)
 
 
 async def _taken(
@@ -153,16 +157,3 @@ async def _taken(
 
 def _bytes(row: Row) -> bytes:
     return bytes(row[1])
-
-
-async def _waiting(
-    writer: Writer, table: str, ids: list[str], kind: str
-) -> dict[str, list[_Holder]]:
-    """Records already waiting for a new id under these ids, by id."""
-    found: dict[str, list[_Holder]] = {}
-    if kind != "rekey" or not ids:
-        return found
-    for record in await rekeys.waiting_with(writer, table, list(dict.fromkeys(ids))):
-        holder = _Holder(record.data, f"{record.path} #{record.position}")
-        found.setdefault(record.old_id, []).append(holder)
-    return found

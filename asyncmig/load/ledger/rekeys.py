@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from asyncmig.load.writer import Writer
 
 _ADD: Final = (
-    "INSERT INTO asyncmig_rekeys (file_no, path, idx, tbl, old_id, data, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)"
+    "INSERT INTO asyncmig_rekeys (file_no, path, idx, tbl, old_id, digest, data, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)"
 )
 _CHUNK: Final = 500
 #: Waiting records fetched at a time in the step after the load (their data may be MBs).
@@ -36,22 +36,30 @@ class Waiting(NamedTuple):
 
 
 async def add(writer: Writer, rows: Sequence[tuple[object, ...]]) -> None:
-    """Records to re-key, as (file_no, path, index, table, old id, data, created, updated)."""
+    """Records to re-key, as (file_no, path, index, table, old id, digest, data, created,
+    updated)."""
     await writer.conn.executemany(_ADD, rows)
 
 
-async def waiting_with(writer: Writer, table: str, ids: Sequence[str]) -> list[Waiting]:
-    """The records of ``table`` already waiting under any of ``ids``, in load order."""
-    found: list[Waiting] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+async def waiting_with(
+    writer: Writer, table: str, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Of these (id, digest of data) pairs, those a record of ``table`` already waiting
+    holds: where the first such record came from."""
+    found: dict[tuple[str, str], str] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
         cursor = await writer.conn.execute(
-            "SELECT seq, path, idx, old_id, CAST(data AS BLOB), created_at, updated_at FROM "
-            f"asyncmig_rekeys WHERE tbl = ? AND old_id IN ({', '.join('?' * len(chunk))})",
-            (table, *chunk),
+            f"WITH wanted(old_id, digest) AS (VALUES {', '.join(['(?, ?)'] * len(chunk))}) "
+            "SELECT r.old_id, r.digest, r.path, r.idx FROM wanted JOIN asyncmig_rekeys AS r "
+            "ON r.tbl = ? AND r.old_id = wanted.old_id AND r.digest = wanted.digest "
+            "ORDER BY r.seq",
+            (*(part for key in chunk for part in key), table),
         )
-        found.extend(Waiting(*row) for row in await cursor.fetchall())
-    return sorted(found)
+        for old_id, digest, path, index in await cursor.fetchall():
+            found.setdefault((old_id, digest), f"{path} #{index}")
+    return found
 
 
 async def tables_waiting(writer: Writer) -> list[str]:

@@ -28,9 +28,11 @@ SCHEMA: Final = (
     # the batch that met them, so a resume knows them without reading their files again.
     "CREATE TABLE IF NOT EXISTS asyncmig_rekeys (seq INTEGER PRIMARY KEY, file_no INTEGER NOT"
     " NULL, path TEXT NOT NULL, idx INTEGER NOT NULL, tbl TEXT NOT NULL, old_id TEXT NOT NULL,"
-    " new_id TEXT, data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT"
-    " NULL)",
-    "CREATE INDEX IF NOT EXISTS asyncmig_rekeys_old ON asyncmig_rekeys (tbl, old_id)",
+    " digest TEXT NOT NULL, new_id TEXT, data TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL)",
+    # A copy of a waiting record is found by its id and its data's xxh3-128: one index
+    # probe, however many copies of one id a forked chat left.
+    "CREATE INDEX IF NOT EXISTS asyncmig_rekeys_old ON asyncmig_rekeys (tbl, old_id, digest)",
 )
 
 
