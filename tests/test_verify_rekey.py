@@ -594,3 +594,32 @@ def test_under_strict_links_are_not_folded(tickets_db: Path) -> None:
     put(tickets_db, "tickets", ticket(T1, PROJECT_B, "one", [F + 1, G]))
     checks = fold_and_follow(tickets_db, strict=True)
     assert (checks["tickets"].differences, checks["tickets"].folded) == (0, 0)
+
+
+@pytest.mark.skipif(
+    "ticket_file_links" not in BY_TABLE, reason="the ticket entities are not in the layout yet"
+)
+def test_a_v053_ticket_verifies_with_its_links_folded_and_file_ids_followed(tmp_path: Path) -> None:
+    # Through the parse path: v0.5.3's numeric suggestedFileIds and status "done", and a
+    # links file naming F again (folded once) and H; B's F moved to F + 1.
+    root = tmp_path / "data"
+    write(root, "project_storage/projects.json", [project(PROJECT_A, "a"), project(PROJECT_B, "b")])
+    write(root, files_rel(PROJECT_A), [A_FILE])
+    write(root, files_rel(PROJECT_B), [B_FILE, project_file(G, PROJECT_B, "g\n")])
+    db = tmp_path / "tickets.db"
+    migrate(root, db)  # before the tickets are there: the rows below are written by hand
+    write(
+        root,
+        "ticket_storage/tickets.json",
+        [{**FIRST, "status": "done", "suggestedFileIds": [F, G]}],
+    )
+    links = root / "ticket_storage" / "ticket_data" / str(T1) / "files.json"
+    links.parent.mkdir(parents=True)
+    links.write_text(json.dumps([{"ticketId": T1, "fileId": f} for f in (H, F)]), encoding="utf-8")
+    put(db, "project_files", rekeyed(B_FILE, F + 1))
+    put(db, "tickets", {**ticket(T1, PROJECT_B, "one", [F + 1, G, H]), "status": "closed"})
+    result = check(root, db)
+    assert result.ok, result.summary()
+    assert (result.tables["tickets"].expected, result.tables["tickets"].folded) == (1, 1)
+    put(db, "tickets", {**ticket(T1, PROJECT_B, "one", [F, G, H]), "status": "closed"})
+    assert ids(check(root, db).tables["tickets"]) == [(str(T1), "altered", "data differs")]
