@@ -433,12 +433,10 @@ def feed(derivation: Derivation, table: str, records: list[Record], rel: str) ->
     derivation.add(BY_TABLE[table], rows, [f"{rel} #{n}" for n in range(len(rows))])
 
 
-def sqlite_steps(run: int, tmp_path: Path) -> int:
-    """Thousands of SQLite VM steps spent giving new ids to ``run`` colliders in a row."""
-    database, checks, derivation = engine(target_db(tmp_path / f"steps{run}.db"))
-    for project_id in (PROJECT_A, PROJECT_B):
-        records = [project_file(F + n, project_id, f"{project_id} {n}") for n in range(run)]
-        feed(derivation, "project_files", records, files_rel(project_id))
+def sqlite_steps(copies: int, run: int, tmp_path: Path) -> int:
+    """Thousands of SQLite VM steps spent deriving ``copies`` projects' files, each project
+    holding the same ``run`` ids (every project but the first collides), and re-keying."""
+    database, checks, derivation = engine(target_db(tmp_path / f"steps{copies}x{run}.db"))
     steps = [0]
 
     def count() -> int:
@@ -447,17 +445,33 @@ def sqlite_steps(run: int, tmp_path: Path) -> int:
 
     database.conn.set_progress_handler(count, 1_000)
     with closing(database.conn):
+        for project_id in range(PROJECT_A, PROJECT_A + copies):
+            records = [project_file(F + n, project_id, f"{project_id} {n}") for n in range(run)]
+            feed(derivation, "project_files", records, files_rel(project_id))
         settle(database, checks)
-    assert [r.new for r in checks["project_files"].rekeys][:2] == [str(F + run), str(F + run + 1)]
-    assert checks["project_files"].rekeyed == run
+    files = checks["project_files"]
+    assert [r.new for r in files.rekeys][:2] == [str(F + run), str(F + run + 1)]
+    assert files.rekeyed == (copies - 1) * run
     return steps[0]
 
 
-def test_rekeying_a_run_of_colliders_costs_linear_time(tmp_path: Path) -> None:
-    # Each collider of a bulk sync lands just past the previous one's new id: a walk over
-    # the held ids from each collider would cost run**2 / 2, 16 times more at 4 times the run.
-    small, large = sqlite_steps(400, tmp_path), sqlite_steps(1_600, tmp_path)
-    assert large < 6 * small, (small, large)
+@pytest.mark.parametrize(
+    ("small", "large"),
+    [
+        # A bulk sync: each collider lands just past the previous one's new id; a walk over
+        # the held ids from each collider would cost run**2 / 2.
+        pytest.param((2, 200), (2, 1_600), id="a-run-of-1600-ids"),
+        # A chat forked 80 times: 79 records wait under each id; looking up every record
+        # waiting under an id, batch after batch, would cost copies**2.
+        pytest.param((10, 50), (80, 50), id="eighty-copies-of-each-id"),
+    ],
+)
+def test_rekeying_costs_linear_sqlite_work(
+    tmp_path: Path, small: tuple[int, int], large: tuple[int, int]
+) -> None:
+    # Eight times the colliders: eight times the work when linear, 64 when quadratic.
+    few, many = sqlite_steps(*small, tmp_path), sqlite_steps(*large, tmp_path)
+    assert many < 12 * few, (few, many)
 
 
 # Ticket file links fold into their ticket; its file ids follow re-keys ---------------------

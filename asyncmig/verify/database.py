@@ -41,7 +41,7 @@ _EXPECTED_DDL: Final = (
     "CREATE TEMP TABLE colliders (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL,"
     " old INTEGER NOT NULL, digest BLOB NOT NULL, data BLOB NOT NULL, created_at, updated_at,"
     " source TEXT NOT NULL, scope)",
-    "CREATE INDEX temp.colliders_old ON colliders (tbl, old)",
+    "CREATE INDEX temp.colliders_old ON colliders (tbl, old, digest)",
     "CREATE TEMP TABLE rekeys (seq INTEGER PRIMARY KEY, new INTEGER NOT NULL)",
     "CREATE TEMP TABLE runs (tbl TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
     " PRIMARY KEY (tbl, lo)) WITHOUT ROWID",

@@ -55,6 +55,12 @@ DEFERRED: Final = frozenset(
 _SCOPED: Final = {ref.table: ref.scope for ref in REFERENCES.values()}
 #: Ids per ``IN (...)`` list, well under SQLite's limit on parameters.
 _CHUNK: Final = 500
+# Waiting colliders matching (id, digest) pairs: a join from the pairs, as
+# ``(old, digest) IN (VALUES ...)`` would scan every collider of the table.
+_PAIRS_FROM: Final = "SELECT c.old, c.digest FROM (VALUES"
+_PAIRS_JOIN: Final = (
+    ") AS v JOIN temp.colliders AS c ON c.tbl = ? AND c.old = v.column1 AND c.digest = v.column2"
+)
 
 
 def digest(data: bytes | memoryview) -> bytes:
@@ -103,18 +109,21 @@ class Derivation:
         """First record per id expected; a later one equal to any earlier record with that
         id is a duplicate; any other waits in ``colliders`` for its new id."""
         table = check.table
+        marks = [digest(row[1]) for row in rows]
         known = self.database.known(table, [r[0] for r in rows])
-        waiting = self._waiting(table, [r[0] for r in rows if r[0] in known])
+        waiting = self._waiting(
+            table,
+            [(row[0], mark) for row, mark in zip(rows, marks, strict=True) if row[0] in known],
+        )
         kept, colliders = [], []
-        for row, source in zip(rows, sources, strict=True):
-            mark = digest(row[1])
+        for row, mark, source in zip(rows, marks, sources, strict=True):
             if row[0] not in known:
                 known[row[0]] = mark
                 kept.append(row)
-            elif known[row[0]] == mark or mark in waiting.setdefault(row[0], set()):
+            elif known[row[0]] == mark or (row[0], mark) in waiting:
                 check.duplicate += 1
             else:
-                waiting[row[0]].add(mark)
+                waiting.add((row[0], mark))
                 colliders.append((table, int(row[0]), mark, bytes(row[1]), *row[2:], source))
         self._keep(check, kept)
         self.database.conn.executemany(
@@ -123,16 +132,18 @@ class Derivation:
             [(*c, _scope(table, c[3])) for c in colliders],
         )
 
-    def _waiting(self, table: str, ids: list[str]) -> dict[str, set[bytes]]:
-        """The digests of the colliders already waiting under each of ``ids``."""
-        found: dict[str, set[bytes]] = {}
-        query = "SELECT old, digest FROM temp.colliders WHERE tbl = ? AND old IN"
-        unique = [int(row_id) for row_id in dict.fromkeys(ids)]
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            for old, mark in self.database.conn.execute(f"{query} ({marks})", (table, *chunk)):
-                found.setdefault(str(old), set()).add(mark)
+    def _waiting(self, table: str, pairs: list[tuple[str, bytes]]) -> set[tuple[str, bytes]]:
+        """Of these (id, digest) pairs, those a collider already waiting carries (one
+        look-up per pair in the covering index, however many wait under one id)."""
+        found: set[tuple[str, bytes]] = set()
+        unique = [(int(row_id), mark) for row_id, mark in dict.fromkeys(pairs)]
+        for start in range(0, len(unique), _CHUNK // 2):
+            chunk = unique[start : start + _CHUNK // 2]
+            values = ", ".join(["(?, ?)"] * len(chunk))
+            flat = [value for pair in chunk for value in pair]
+            query = f"{_PAIRS_FROM} {values}{_PAIRS_JOIN}"
+            for old, mark in self.database.conn.execute(query, (*flat, table)):
+                found.add((str(old), mark))
         return found
 
     def _replace(self, check: TableCheck, rows: Sequence[Row]) -> None:
