@@ -98,7 +98,7 @@ class Derivation:
             mark = digest(row[1])
             if row[0] not in known:
                 known[row[0]] = mark
-                kept.append(row)
+                kept.append((row, mark))
             elif conflicts and known[row[0]] != mark:
                 check.conflicting += 1
             else:
@@ -115,11 +115,12 @@ class Derivation:
             table,
             [(row[0], mark) for row, mark in zip(rows, marks, strict=True) if row[0] in known],
         )
-        kept, colliders = [], []
+        kept: list[tuple[Row, bytes]] = []
+        colliders = []
         for row, mark, source in zip(rows, marks, sources, strict=True):
             if row[0] not in known:
                 known[row[0]] = mark
-                kept.append(row)
+                kept.append((row, mark))
             elif known[row[0]] == mark or (row[0], mark) in waiting:
                 check.duplicate += 1
             else:
@@ -171,14 +172,16 @@ class Derivation:
             "INSERT INTO temp.folds (tbl, id, value) VALUES (?, ?, ?)", values
         )
 
-    def _keep(self, check: TableCheck, kept: Sequence[Row]) -> None:
-        """Rows that keep their own id: expected now, compared now unless deferred."""
-        self.database.expect(check.table, [(row[0], digest(row[1])) for row in kept])
+    def _keep(self, check: TableCheck, kept: Sequence[tuple[Row, bytes]]) -> None:
+        """Rows that keep their own id (with their digests): expected now, compared now
+        unless deferred."""
+        self.database.expect(check.table, [(row[0], mark) for row, mark in kept])
         check.expected += len(kept)
+        rows = [row for row, _ in kept]
         if check.table in DEFERRED:
-            self._defer(check.table, kept, replace=False)
+            self._defer(check.table, rows, replace=False)
         else:
-            self.database.compare(check, kept)
+            self.database.compare(check, rows)
 
     def _defer(self, table: str, rows: Sequence[Row], *, replace: bool) -> None:
         verb = "INSERT OR REPLACE" if replace else "INSERT"
