@@ -24,13 +24,32 @@ if TYPE_CHECKING:
 #: Ids per ``IN (...)`` list, well under SQLite's limit on parameters.
 _CHUNK: Final = 500
 
-# The ids expected so far, per table: on disk in the connection's own temporary database,
-# so "first copy wins" and the anti-join for extra rows need no ids held in Python.
+# What the source says each table must hold, on disk in the connection's own temporary
+# database, so that no id, digest or waiting record is held in Python beyond one batch:
+# - expected: every id a table must hold (kept ids, then re-keyed ones), with the xxh3-128
+#   digest of the record that keeps it (to tell copies from colliding records);
+# - colliders: records waiting for a new id, in processing order, with their data, and
+#   ``scope`` (a project file's projectId) for references that follow re-keys;
+# - rekeys: the new id given to each collider; runs: held integer ids as runs [lo, hi];
+# - deferred: rows compared only at the end (a state that a later one may replace, a row
+#   that later records fold values into); folds: those values, in processing order.
 _EXPECTED_DDL: Final = (
     "PRAGMA temp_store = FILE",
     "PRAGMA temp.cache_size = -8192",
-    "CREATE TEMP TABLE expected (tbl TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tbl, id))"
-    " WITHOUT ROWID",
+    "CREATE TEMP TABLE expected (tbl TEXT NOT NULL, id TEXT NOT NULL, digest BLOB,"
+    " PRIMARY KEY (tbl, id)) WITHOUT ROWID",
+    "CREATE TEMP TABLE colliders (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL,"
+    " old INTEGER NOT NULL, digest BLOB NOT NULL, data BLOB NOT NULL, created_at, updated_at,"
+    " source TEXT NOT NULL, scope)",
+    "CREATE INDEX temp.colliders_old ON colliders (tbl, old, digest)",
+    "CREATE TEMP TABLE rekeys (seq INTEGER PRIMARY KEY, new INTEGER NOT NULL)",
+    "CREATE TEMP TABLE runs (tbl TEXT NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
+    " PRIMARY KEY (tbl, lo)) WITHOUT ROWID",
+    "CREATE TEMP TABLE deferred (tbl TEXT NOT NULL, id TEXT NOT NULL, data BLOB NOT NULL,"
+    " created_at, updated_at, PRIMARY KEY (tbl, id)) WITHOUT ROWID",
+    "CREATE TEMP TABLE folds (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id TEXT NOT NULL,"
+    " value TEXT NOT NULL)",
+    "CREATE INDEX temp.folds_id ON folds (tbl, id)",
 )
 
 
@@ -90,50 +109,48 @@ class Database:
         query = "SELECT 1 FROM temp.expected WHERE tbl = ? AND id = ?"
         return self.conn.execute(query, (table, row_id)).fetchone() is not None
 
-    def check_rows(self, check: TableCheck, rows: Sequence[Row]) -> None:
-        """Expect the rows whose id is new (the first copy wins) and compare each with the
-        row the database holds under that id."""
-        table = check.table
-        fresh = self._first_copies(table, rows)
+    def known(self, table: str, ids: Sequence[str]) -> dict[str, bytes | None]:
+        """Of ``ids``, those ``table`` already holds, with the digest of the record
+        keeping each."""
+        query = "SELECT id, digest FROM temp.expected WHERE tbl = ? AND id IN"
+        found: dict[str, bytes | None] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            marks = ", ".join("?" * len(chunk))
+            found.update(self.conn.execute(f"{query} ({marks})", (table, *chunk)).fetchall())
+        return found
+
+    def expect(self, table: str, kept: Sequence[tuple[str, bytes | None]]) -> None:
+        """Record that ``table`` holds these (id, digest) pairs."""
         self.conn.executemany(
-            "INSERT INTO temp.expected (tbl, id) VALUES (?, ?)", [(table, r[0]) for r in fresh]
+            "INSERT INTO temp.expected (tbl, id, digest) VALUES (?, ?, ?)",
+            [(table, row_id, digest) for row_id, digest in kept],
         )
-        check.expected += len(fresh)
-        stored = dict(self._stored(table, [r[0] for r in fresh]))
-        for row_id, data, created_at, updated_at in fresh:
+
+    def compare(
+        self, check: TableCheck, rows: Sequence[Row], details: Sequence[str] = ()
+    ) -> list[bool]:
+        """Compare each expected row with the row the database holds under its id (a
+        problem names ``details[i]`` when given); whether each matched."""
+        stored = dict(self._stored(check.table, [r[0] for r in rows]))
+        matched = []
+        for at, (row_id, data, created_at, updated_at) in enumerate(rows):
+            why = details[at] if at < len(details) else ""
             got = stored.get(row_id)
             if got is None:
-                check.add(row_id, "missing")
-                continue
-            if differs := _differences(got, (data, created_at, updated_at)):
-                check.add(row_id, "altered", differs)
-
-    def _first_copies(self, table: str, rows: Sequence[Row]) -> list[Row]:
-        ids = [row[0] for row in rows]
-        seen = set(self._select_ids("SELECT id FROM temp.expected WHERE tbl = ? AND", table, ids))
-        fresh = []
-        for row in rows:
-            if row[0] not in seen:
-                seen.add(row[0])
-                fresh.append(row)
-        return fresh
+                check.add(row_id, "missing", why)
+            elif differs := _differences(got, (data, created_at, updated_at)):
+                check.add(row_id, "altered", "; ".join(filter(None, (differs, why))))
+            matched.append(got is not None and not differs)
+        return matched
 
     def _stored(self, table: str, ids: list[str]) -> Iterator[tuple[str, tuple[object, ...]]]:
         if table not in self.present:
             return
         query = f"{self.target.read_back(table)} WHERE"
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+        for chunk in _chunks(ids):
             marks = ", ".join("?" * len(chunk))
             for row in self.conn.execute(f"{query} id IN ({marks})", chunk):
                 yield row[0], tuple(row[1:])
-
-    def _select_ids(self, query: str, table: str, ids: list[str]) -> Iterator[str]:
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            for (row_id,) in self.conn.execute(f"{query} id IN ({marks})", (table, *chunk)):
-                yield row_id
 
     def finish_table(self, check: TableCheck) -> None:
         """Count the table's rows and name those no source record accounts for."""
@@ -165,6 +182,11 @@ class Database:
         """``PRAGMA integrity_check``'s findings, at most ``most``; empty when "ok"."""
         found = [row[0] for row in self.conn.execute(f"PRAGMA main.integrity_check({most})")]
         return [] if found == ["ok"] else found
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
 
 
 def _fingerprint(paths: tuple[Path, ...]) -> list[tuple[int, int, int]]:

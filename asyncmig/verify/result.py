@@ -26,6 +26,17 @@ class Mismatch(msgspec.Struct, frozen=True):
     detail: str = ""
 
 
+class Rekey(msgspec.Struct, frozen=True):
+    """A re-key verify derived from the source: the record at ``source`` (file and
+    position) whose id ``old`` an earlier record holds, expected under ``new``."""
+
+    old: str
+    new: str
+    source: str
+    #: Whether the database holds the row under ``new`` as expected.
+    confirmed: bool
+
+
 class TableCheck(msgspec.Struct):
     """One table: rows expected from the source, rows in the database, and differences."""
 
@@ -39,6 +50,19 @@ class TableCheck(msgspec.Struct):
     not_text: int = 0
     #: The first ``LISTED`` mismatches.
     listed: list[Mismatch] = msgspec.field(default_factory=list)
+    #: Rows expected under a new id (spec section 5), and how many the database holds so.
+    rekeyed: int = 0
+    confirmed: int = 0
+    #: Records derived as not stored: copies of an earlier record with their id
+    #: (duplicates), earlier states of a server (superseded), other data under a string id
+    #: an earlier record holds (conflicting: the migration rejects them).
+    duplicate: int = 0
+    superseded: int = 0
+    conflicting: int = 0
+    #: Values of other records folded into this table's rows (ticket file links).
+    folded: int = 0
+    #: The first ``LISTED`` re-keys.
+    rekeys: list[Rekey] = msgspec.field(default_factory=list)
 
     @property
     def differences(self) -> int:
@@ -49,6 +73,12 @@ class TableCheck(msgspec.Struct):
         setattr(self, counter, getattr(self, counter) + 1)
         if len(self.listed) < LISTED:
             self.listed.append(Mismatch(self.table, row_id, kind, detail))
+
+    def add_rekey(self, old: str, new: str, source: str, *, confirmed: bool) -> None:
+        self.rekeyed += 1
+        self.confirmed += confirmed
+        if len(self.rekeys) < LISTED:
+            self.rekeys.append(Rekey(old, new, source, confirmed))
 
 
 class Verification(msgspec.Struct):
@@ -81,11 +111,13 @@ class Verification(msgspec.Struct):
         return "\n".join(_summary_lines(self))
 
 
-_COLUMNS: Final = ("expected", "in db", "missing", "altered", "extra")
+_COLUMNS: Final = ("expected", "in db", "re-keyed", "missing", "altered", "extra")
 
 
 def _summary_lines(result: Verification) -> list[str]:
     lines = [*_head_lines(result), *_table_lines(result), ""]
+    for check in result.tables.values():
+        lines.extend(_describe_derived(check))
     for check in result.tables.values():
         lines.extend(_describe_rows(check))
     schema_ok = (
@@ -120,10 +152,45 @@ def _table_lines(result: Verification) -> list[str]:
     width = max(len(t) for t in result.tables)
     lines = [f"{'table':<{width}}  " + "  ".join(f"{c:>9}" for c in _COLUMNS)]
     for check in result.tables.values():
-        values = (check.expected, check.stored, check.missing, check.altered, check.extra)
+        values = (
+            check.expected,
+            check.stored,
+            check.rekeyed,
+            check.missing,
+            check.altered,
+            check.extra,
+        )
         mark = "ok" if not check.differences else "DIFFERS"
         cells = "  ".join(f"{v:>9,}" for v in values)
         lines.append(f"{check.table:<{width}}  {cells}  {mark}")
+    return lines
+
+
+def _describe_derived(check: TableCheck) -> list[str]:
+    """What verify derived beyond "one row per id": re-keys (each listed with its check),
+    and the records it expects nowhere."""
+    parts = [
+        f"{count:,} {what}"
+        for count, what in (
+            (check.duplicate, "duplicate(s) not stored"),
+            (check.superseded, "superseded state(s) not stored"),
+            (check.conflicting, "conflicting record(s) not stored"),
+            (check.folded, "folded value(s)"),
+        )
+        if count
+    ]
+    if check.rekeyed:
+        parts.insert(0, f"{check.rekeyed:,} re-keyed ({check.confirmed:,} confirmed)")
+    if not parts:
+        return []
+    lines = [f"{check.table}: " + ", ".join(parts)]
+    lines.extend(
+        f"  re-keyed {check.table} id {r.old} -> {r.new} ({r.source}): "
+        + ("confirmed" if r.confirmed else "NOT as expected")
+        for r in check.rekeys
+    )
+    if check.rekeyed > len(check.rekeys):
+        lines.append(f"  ... and {check.rekeyed - len(check.rekeys):,} more re-keyed")
     return lines
 
 

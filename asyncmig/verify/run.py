@@ -2,11 +2,14 @@
 
 The source goes through the migration's own stages (the plan, the parser processes in
 :func:`asyncmig.ipc.order.parse_in_order`, the row maker) with the settings the migration
-recorded in its ledger, so the rows expected are the rows it wrote: first copy of an id
-wins, orphans only with ``--include-orphans``, rejected records nowhere. Memory stays flat:
-the ids seen so far live in a temporary table of the verifying connection (on disk), each
+recorded in its ledger, and :mod:`~asyncmig.verify.derive` derives from those rows alone
+what each table must hold (spec section 5): the first record keeps its id, copies are
+duplicates, colliding records are re-keyed (:mod:`~asyncmig.verify.settle`), the last
+state of a server wins, ticket file links fold into their ticket; orphans only with
+``--include-orphans``, rejected records nowhere. Memory stays flat: ids, digests and
+waiting records live in temporary tables of the verifying connection (on disk), each
 batch of expected rows is compared with the database by primary key, and extra rows are
-found afterwards by an anti-join against that table.
+found afterwards by an anti-join against the expected ids.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from asyncmig.source.messages import Done, Failed, Job, Rows
 from asyncmig.source.plan import Plan, plan_run
 from asyncmig.targets.octoprompt import TARGET
 from asyncmig.verify.database import Database
+from asyncmig.verify.derive import Derivation
 from asyncmig.verify.result import LISTED, TableCheck, Verification
 from asyncmig.verify.schema import schema_problems
+from asyncmig.verify.settle import settle
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -119,9 +124,11 @@ async def _check_rows(
     workers: int,
     phases: Phases,
 ) -> None:
-    """Parse every migrated file in parser processes; check its rows in plan order."""
+    """Parse every migrated file in parser processes; check its rows in plan order, then
+    the rows that wait for the whole source (re-keyed, folded into, replaced)."""
     settings = result.settings
     assert settings.migrated_at is not None
+    derivation = Derivation(database, result.tables, strict=bool(settings.strict))
     jobs = [
         Job.of(
             item,
@@ -134,25 +141,31 @@ async def _check_rows(
     ]
     async with parse_in_order(jobs, workers=workers, budget_bytes=_BUDGET_BYTES) as parsed:
         for item in files:
-            await _check_file(item, parsed.next_file(), database, result)
+            await _check_file(item, parsed.next_file(), derivation, result)
             phases.step(item.size)
+    await anyio.to_thread.run_sync(settle, database, result.tables)
 
 
 async def _check_file(
-    item: SourceFile, messages: AsyncIterator[Message], database: Database, result: Verification
+    item: SourceFile,
+    messages: AsyncIterator[Message],
+    derivation: Derivation,
+    result: Verification,
 ) -> None:
-    """Check one file's rows, unless the migration left them out as orphans."""
-    assert item.entity is not None
-    check = result.tables[item.entity.table]
-    parent = item.entity.parent_table
+    """Check one file's rows, unless the migration left them out as orphans (a folder
+    belongs to the record keeping its id, so a re-keyed parent owns none)."""
+    entity = item.entity
+    assert entity is not None
+    parent = entity.parent_table
     expected = True
     if parent is not None and not result.settings.include_orphans:
         expected = item.parent_id is not None and await anyio.to_thread.run_sync(
-            database.expects, parent, str(item.parent_id)
+            derivation.database.expects, parent, str(item.parent_id)
         )
     async for message in messages:
         if isinstance(message, Rows) and expected:
-            await anyio.to_thread.run_sync(database.check_rows, check, message.rows)
+            sources = [f"{item.rel} #{index}" for index in message.indexes]
+            await anyio.to_thread.run_sync(derivation.add, entity, message.rows, sources)
         elif isinstance(message, Failed):
             result.unreadable.append(f"{item.rel}: {message.message}")
         if isinstance(message, Done | Failed):
