@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest import db_rows, run_cli
 
+from asyncmig.load import ledger
+from asyncmig.load.ledger import rekeys
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -266,3 +269,16 @@ def test_a_dry_run_counts_re_keys_as_the_real_run_does(tmp_path: Path) -> None:
     table = [line for line in dry.stdout.splitlines() if line.startswith("project_files")]
     assert table == [line for line in real.stdout.splitlines() if line.startswith("project_files")]
     assert f"id {T0 + 105} -> {T0 + 115}" in dry.stdout
+
+
+def test_the_waiting_records_are_read_in_seq_order_without_a_sort() -> None:
+    """Reading the waiting records a few at a time must walk them, not sort every waiting
+    record of the table for each few (that was quadratic: 84 s for 62,400 records)."""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        for statement in ledger.SCHEMA:
+            conn.execute(statement)
+        plan = " ".join(
+            row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {rekeys.WAITING}", ("t", 0, 64))
+        )
+    assert "TEMP B-TREE" not in plan, plan
+    assert "asyncmig_rekeys_old" not in plan, plan

@@ -19,6 +19,13 @@ _ADD: Final = (
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)"
 )
 _CHUNK: Final = 500
+#: The next few waiting records of a table. "+tbl": walk the table in seq order from the
+#: last one read; the index on tbl would read and sort every waiting record of the table
+#: for each few (quadratic: 84 s for 62,400 records, 0.2 s this way).
+WAITING: Final = (
+    "SELECT seq, path, idx, old_id, CAST(data AS BLOB), created_at, updated_at FROM "
+    "asyncmig_rekeys WHERE +tbl = ? AND new_id IS NULL AND seq > ? ORDER BY seq LIMIT ?"
+)
 #: Waiting records fetched at a time in the step after the load (their data may be MBs).
 _FETCH: Final = 64
 
@@ -74,11 +81,7 @@ async def waiting(writer: Writer, table: str) -> AsyncIterator[Waiting]:
     """The records of ``table`` waiting for a new id, in load order, a few at a time."""
     last = 0
     while True:
-        cursor = await writer.conn.execute(
-            "SELECT seq, path, idx, old_id, CAST(data AS BLOB), created_at, updated_at FROM "
-            "asyncmig_rekeys WHERE tbl = ? AND new_id IS NULL AND seq > ? ORDER BY seq LIMIT ?",
-            (table, last, _FETCH),
-        )
+        cursor = await writer.conn.execute(WAITING, (table, last, _FETCH))
         rows = list(await cursor.fetchall())
         if not rows:
             return
