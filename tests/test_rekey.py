@@ -252,6 +252,18 @@ def test_killed_while_re_keying_then_resumed_equals_a_clean_run(tmp_path: Path, 
     assert f"id {T0 + 105} -> {T0 + 115}" in resumed.stdout
 
 
+def test_verbose_names_each_move(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    _bulk_sync_root(root)
+    done = run_cli("--data-dir", root, "--db", tmp_path / "o.db", "--no-backup", "--verbose")
+    moves = [line for line in done.stderr.splitlines() if "was taken, migrated as id" in line]
+    assert len(moves) == 4
+    assert (
+        f"files.json #0 (project_files): id {T0 + 105} was taken, migrated as id {T0 + 115}"
+        in moves[0]
+    )
+
+
 def test_the_same_database_whatever_the_workers(tmp_path: Path) -> None:
     root = tmp_path / "data"
     _bulk_sync_root(root)
