@@ -27,8 +27,10 @@ _PAGE: Final = 256
 #: Runs of taken ids remembered per table; beyond this the memory starts over (the ids
 #: are then read again from the table: slower, never wrong).
 _RUNS: Final = 4096
-#: Moved records inserted at a time.
+#: Moved records inserted at a time: at most this many, and about this many bytes (a
+#: project file may be MBs).
 _FLUSH: Final = 256
+_FLUSH_BYTES: Final = 4 * 1024 * 1024
 _object: Final = msgspec.json.Decoder(dict[str, Any])
 _encoder: Final = msgspec.json.Encoder()
 
@@ -68,13 +70,16 @@ async def _move_table(writer: Writer, table: str) -> int:
     count = 0
     rows: list[Row] = []
     seqs: list[tuple[str, int]] = []
+    held = 0
     async for record in rekeys.waiting(writer, table):
         new_id = str(await ids.above(int(record.old_id)))
         data = record.data if writer.digests else with_id(record.data, record.old_id, new_id)
         rows.append((new_id, data, record.created_at, record.updated_at))
         seqs.append((new_id, record.seq))
-        if len(rows) >= _FLUSH or ids.forgetting:
+        held += len(data)
+        if len(rows) >= _FLUSH or held >= _FLUSH_BYTES or ids.forgetting:
             await _insert(writer, table, rows, seqs)
+            held = 0
         count += 1
     await _insert(writer, table, rows, seqs)
     return count

@@ -27,7 +27,7 @@ WAITING: Final = (
     "asyncmig_rekeys WHERE +tbl = ? AND new_id IS NULL AND seq > ? ORDER BY seq LIMIT ?"
 )
 #: Waiting records fetched at a time in the step after the load (their data may be MBs).
-_FETCH: Final = 64
+_FETCH: Final = 16
 
 
 class Waiting(NamedTuple):
