@@ -89,14 +89,14 @@ class Rejection(msgspec.Struct, frozen=True):
 
 class Conflict(msgspec.Struct, frozen=True):
     """A row of a batch that is not migrated although it is valid: a copy of a record
-    already migrated (duplicate; ``holder`` names where that one came from), or a record
-    whose string id is taken by other data, or a link with no ticket to fold into
-    (rejected; ``holder`` says why)."""
+    already migrated, or a repeated link (duplicate), or a record whose string id is taken
+    by other data, or a link with no ticket to fold into (rejected); ``message`` says
+    which, naming where the record it met came from."""
 
     index: int
     row_id: str
     outcome: Literal["duplicate", "rejected"]
-    holder: str
+    message: str
 
 
 class Moved(msgspec.Struct, frozen=True):

@@ -75,7 +75,7 @@ async def resolve(
     keys = [(batch.rows[pos][0], digests[pos]) for pos in taken]
     waiting = await rekeys.waiting_with(writer, table, keys) if kind == "rekey" else {}
     moving: list[tuple[object, ...]] = []
-    listed: list[tuple[int, str, Literal["duplicate", "rejected"], _Holder]] = []
+    listed: list[tuple[int, str, Literal["duplicate", "repeat", "rejected"], _Holder]] = []
     for pos in taken:
         row, index = batch.rows[pos], batch.indexes[pos]
         data = bytes(row[1])
@@ -83,7 +83,8 @@ async def resolve(
         key = (row[0], digests[pos])
         copy_of = holder if holder.data == data else _waiting_copy(waiting.get(key))
         if copy_of is not None or kind == "duplicate":
-            listed.append((index, row[0], "duplicate", copy_of or holder))
+            outcome: Literal["duplicate", "repeat"] = "duplicate" if copy_of else "repeat"
+            listed.append((index, row[0], outcome, copy_of or holder))
         elif kind == "reject":
             listed.append((index, row[0], "rejected", holder))
         else:
@@ -103,7 +104,7 @@ async def resolve(
 async def _named(
     writer: Writer,
     table: str,
-    listed: list[tuple[int, str, Literal["duplicate", "rejected"], _Holder]],
+    listed: list[tuple[int, str, Literal["duplicate", "repeat", "rejected"], _Holder]],
     settle: Callable[[], Awaitable[None]],
 ) -> list[Conflict]:
     """The conflicts to list, each naming where the record it met came from (the files of
@@ -116,13 +117,25 @@ async def _named(
     named: list[Conflict] = []
     for index, row_id, outcome, holder in listed:
         where = holder.source if holder.rowid is None else paths[holder.rowid]
-        if outcome == "rejected":
-            where = (
-                f"$.id: id {row_id} is already migrated from {where} with other data, "
-                "and a string id cannot move to a new one"
-            )
-        named.append(Conflict(index, row_id, outcome, where))
+        named.append(_conflict(index, row_id, outcome, where))
     return named
+
+
+def _conflict(
+    index: int, row_id: str, outcome: Literal["duplicate", "repeat", "rejected"], where: str
+) -> Conflict:
+    """The listed record, its message naming ``where`` the record it met came from."""
+    if outcome == "rejected":
+        message = (
+            f"$.id: id {row_id} is already migrated from {where} with other data, "
+            "and a string id cannot move to a new one"
+        )
+        return Conflict(index, row_id, "rejected", message)
+    if outcome == "repeat":  # a link: its prompt and project make its id
+        message = f"the link {row_id} is already migrated from {where}"
+    else:
+        message = f"a copy of the record with id {row_id} already migrated from {where}"
+    return Conflict(index, row_id, "duplicate", message)
 
 
 def _waiting_copy(where: str | None) -> _Holder | None:

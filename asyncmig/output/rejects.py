@@ -139,13 +139,7 @@ class Rejects:
         id cannot move (or links that cannot be folded), each naming the record it met."""
         originals = await self._read_again(source, [c.index for c in conflicts])
         for conflict, original in zip(conflicts, originals, strict=True):
-            if conflict.outcome == "duplicate":
-                error = (
-                    f"a copy of the record with id {conflict.row_id} already migrated from "
-                    f"{conflict.holder}"
-                )
-            else:
-                error = conflict.holder
+            error = conflict.message
             rejection = Rejection(
                 source.rel,
                 conflict.index,
