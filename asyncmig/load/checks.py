@@ -57,10 +57,12 @@ async def checked(options: Options, plan: Plan, target: Target) -> Prepared:
     refusals.refuse_if_in_use(db)
     found = ledger.read(db)
     if options.resume:
-        return await _resume(options, plan, refuse_unless_resumable(options, found))
+        found = refuse_unless_resumable(options, found)
+        _refuse_other_target(options, found, target)
+        return await _resume(options, plan, found)
     refuse_if_migrated(options, found)
     if not options.force:
-        refusals.refuse_foreign_data(db, target.tables, known_objects(target))
+        refusals.refuse_foreign_data(db, target.user_tables(), known_objects(target))
     refusals.refuse_no_data(plan, options.data_dir)
     copied = space.old_db_bytes(db) if _copies_db(options) else 0
     disk = space.needs(
@@ -70,6 +72,16 @@ async def checked(options: Options, plan: Plan, target: Target) -> Prepared:
     )
     space.check(disk)
     return Prepared(int(time.time() * 1000), disk=disk)
+
+
+def _refuse_other_target(options: Options, found: ledger.Checkpoint, target: Target) -> None:
+    """A resume writes the target the database records (older ones: OctoPrompt v0.6.0)."""
+    recorded = found.run.target or "octoprompt-0.6"
+    if recorded != target.name:
+        raise ConfigError(
+            f"{options.db} holds a migration into {recorded}, not {target.name}: resume it "
+            f"with --target {recorded} (or without --target), or start over with --force"
+        )
 
 
 def known_objects(target: Target) -> frozenset[str]:
@@ -89,6 +101,11 @@ async def _resume(options: Options, plan: Plan, found: ledger.Checkpoint) -> Pre
     kept = await anyio.to_thread.run_sync(
         plan_resume, found, plan.migrated, lambda path: fingerprint(path).digest
     )
+    if found.run.converted and not nothing_left(kept, plan, found):
+        raise ConfigError(
+            f"the migration into {options.db} was already converted into the target's tables,"
+            " and source files changed since: start over with --force to migrate them again"
+        )
     if nothing_left(kept, plan, found) and found.run.status == "complete":
         raise ConfigError(
             f"nothing to resume: the migration in {options.db} is complete and no source "

@@ -80,9 +80,7 @@ async def _move_table(writer: Writer, table: str) -> int:
     return count
 
 
-async def _insert(
-    writer: Writer, table: str, rows: list[Row], seqs: list[tuple[str, int]]
-) -> None:
+async def _insert(writer: Writer, table: str, rows: list[Row], seqs: list[tuple[str, int]]) -> None:
     """Insert the moved rows and record their new ids; both lists start over empty."""
     if rows:
         await writer.insert(table, rows)
@@ -106,7 +104,7 @@ async def _follow_in_tickets(writer: Writer) -> None:
     """A ticket's reference to a file of its own project that moved follows the move."""
     for project_id in await rekeys.projects_with_moved_files(writer):
         cursor = await writer.conn.execute(
-            "SELECT id, CAST(data AS BLOB) FROM tickets "
+            f"SELECT id, CAST(data AS BLOB) FROM {writer.stored('tickets')} "
             "WHERE json_extract(data, '$.projectId') = ?",
             (project_id,),
         )
@@ -118,7 +116,7 @@ async def _follow_in_tickets(writer: Writer) -> None:
                 continue
             ticket["suggestedFileIds"] = [moves.get(i, i) for i in suggested]
             await writer.conn.execute(
-                "UPDATE tickets SET data = CAST(? AS TEXT) WHERE id = ?",
+                f"UPDATE {writer.stored('tickets')} SET data = CAST(? AS TEXT) WHERE id = ?",
                 (_encoder.encode(ticket), ticket_id),
             )
 
@@ -167,7 +165,8 @@ class _FreeIds:
     async def _read_page(self, candidate: int) -> None:
         text = str(candidate)
         cursor = await self.writer.conn.execute(
-            f"SELECT id FROM {self.table} WHERE id >= ? AND length(id) = ? ORDER BY id LIMIT ?",
+            f"SELECT id FROM {self.writer.stored(self.table)} WHERE id >= ? AND length(id) = ? "
+            "ORDER BY id LIMIT ?",
             (text, len(text), _PAGE),
         )
         self.page = [int(row_id) for (row_id,) in await cursor.fetchall()]

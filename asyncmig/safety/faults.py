@@ -21,6 +21,7 @@ POINTS: Final = (
     "commit",
     "rekey",
     "rekeyed",
+    "convert",
     "index",
     "analyze",
     "optimize",
