@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from asyncmig.source.plan import Plan
     from asyncmig.targets import Target
 
-_CREATED: Final = re.compile(r"CREATE (?:TABLE|INDEX) (?:IF NOT EXISTS )?(\w+)")
+_CREATED: Final = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) (?:IF NOT EXISTS )?`?(\w+)")
 
 
 @dataclass(frozen=True, slots=True)

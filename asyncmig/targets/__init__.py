@@ -78,6 +78,17 @@ class Target(Protocol):
     def definitions(self) -> Sequence[str]:
         """The final schema's CREATE statements (tables, then indexes), for verify."""
 
+    def final_tables(self) -> Sequence[str]:
+        """The tables of the finished database whose columns verify compares."""
+
+    def holder(self, table: str) -> str | None:
+        """The finished database's table holding ``table``'s records (None: none does)."""
+
     def read_back(self, table: str) -> str:
-        """A SELECT of ``(id, data as BLOB, created_at, updated_at)`` from ``table``, to be
-        followed by a ``WHERE`` clause."""
+        """A SELECT of ``(id, data, created_at, updated_at)`` of the rows holding
+        ``table``'s records (``id``: the source id), to be followed by a ``WHERE`` clause."""
+
+    def expect(self, table: str) -> str | None:
+        """A SELECT turning one source row (bound: id, data, created_at, updated_at) into
+        what :meth:`read_back` gives (``data`` NULL: the record has no row by design);
+        None: the source row is the row."""

@@ -106,8 +106,17 @@ class OctoPrompt06:
     def definitions(self) -> Sequence[str]:
         return [*(TABLE_DDL.format(table=t) for t in TABLES), *map(_index, INDEXES)]
 
+    def final_tables(self) -> Sequence[str]:
+        return TABLES
+
+    def holder(self, table: str) -> str | None:
+        return table
+
     def read_back(self, table: str) -> str:
         return f"SELECT id, CAST(data AS BLOB), created_at, updated_at FROM main.{table}"
+
+    def expect(self, table: str) -> str | None:
+        return None  # the source row is the row
 
 
 def _index(name: str) -> str:

@@ -39,7 +39,8 @@ JOURNAL_DDL: Final = (
 #: value (a field) or the whole record (a record no table takes).
 NOT_CARRIED_DDL: Final = (
     "CREATE TABLE IF NOT EXISTS asyncmig_not_carried (seq INTEGER PRIMARY KEY, tbl TEXT NOT "
-    "NULL, id TEXT NOT NULL, field TEXT NOT NULL, reason TEXT NOT NULL, value TEXT)"
+    "NULL, id TEXT NOT NULL, field TEXT NOT NULL, reason TEXT NOT NULL, value TEXT)",
+    "CREATE INDEX IF NOT EXISTS asyncmig_not_carried_id ON asyncmig_not_carried (tbl, id)",
 )
 
 # The server's settings (db.ts): WAL and 32 KiB pages; the rest are the load's, as for v0.6.
@@ -154,7 +155,7 @@ class Promptliano012:
 
     def schema(self) -> Sequence[str]:
         stages = (STAGE_DDL.format(table=self.staged(t)) for t in SOURCE_TABLES)
-        return [*LOAD_PRAGMAS, *stages, NOT_CARRIED_DDL]
+        return [*LOAD_PRAGMAS, *stages, *NOT_CARRIED_DDL]
 
     def insert(self, table: str, data_sql: str) -> str:
         return (
@@ -198,7 +199,8 @@ class Promptliano012:
         return [
             *map(table_ddl, COLUMNS),
             JOURNAL_DDL,
-            NOT_CARRIED_DDL,
+            *NOT_CARRIED_DDL,
+            mapping.FILE_IDS_DDL,
             *(STAGE_DDL.format(table=self.staged(t)) for t in SOURCE_TABLES),
             *INDEXES.values(),
         ]
@@ -212,8 +214,17 @@ class Promptliano012:
             "GROUP BY tbl, field, reason ORDER BY min(seq)"
         )
 
+    def final_tables(self) -> Sequence[str]:
+        return [*COLUMNS, "__drizzle_migrations"]
+
+    def holder(self, table: str) -> str | None:
+        return mapping.holder(table)
+
     def read_back(self, table: str) -> str:
         return mapping.read_back(table)
+
+    def expect(self, table: str) -> str | None:
+        return mapping.expect(table)
 
 
 TARGET: Final = Promptliano012()

@@ -27,11 +27,16 @@ def _j(field: str, row: str = "s") -> str:
 #: A project that exists, by the id a record names (NULL when none does).
 _PROJECT: Final = "(SELECT p.id FROM projects AS p WHERE p.id = {ref})"
 
+#: Which file row holds each migrated file record: ``<projectId>_<path>`` by the record's
+#: id. Kept beside the ledger, for verify and for anyone holding an old file id.
+FILE_IDS_DDL: Final = (
+    "CREATE TABLE IF NOT EXISTS asyncmig_file_ids (id TEXT PRIMARY KEY, file_id TEXT NOT NULL)"
+)
+
 #: The file id a ticket's reference becomes: the file's server id when the file was migrated.
 _SUGGESTED: Final = (
-    "(SELECT json_group_array(coalesce((SELECT f.id FROM files AS f, {files} AS x "
-    "WHERE x.id = CAST(e.value AS TEXT) AND f.id = json_extract(x.data, '$.projectId') || '_' "
-    "|| json_extract(x.data, '$.path')), CAST(e.value AS TEXT))) "
+    "(SELECT json_group_array(coalesce((SELECT m.file_id FROM asyncmig_file_ids AS m WHERE "
+    "m.id = CAST(e.value AS TEXT)), CAST(e.value AS TEXT))) "
     "FROM json_each(s.data, '$.suggestedFileIds') AS e)"
 )
 
@@ -91,7 +96,7 @@ def rows(stage: Callable[[str], str]) -> list[tuple[str, str, dict[str, str], st
         ("tickets", "tickets", {
             "id": "CAST(s.id AS INTEGER)", "project_id": _j("projectId"), "title": _j("title"),
             "overview": _j("overview"), "status": _j("status"), "priority": _j("priority"),
-            "suggested_file_ids": _SUGGESTED.format(files=stage("project_files")), **ts,
+            "suggested_file_ids": _SUGGESTED, **ts,
         }, has_project),
         ("ticket_tasks", "ticket_tasks", {
             "id": "CAST(s.id AS INTEGER)", "ticket_id": _j("ticketId"), "content": _j("content"),
@@ -165,6 +170,16 @@ def _unwritten(
     )
 
 
+def _file_ids(stage: Callable[[str], str], row: tuple[str, str, dict[str, str], str]) -> str:
+    """Each file record that has its row, by its id (an unwritten one has none)."""
+    table, source, columns, where = row
+    written = _unwritten(table, source, columns, where, stage)
+    return (
+        f"INSERT OR IGNORE INTO asyncmig_file_ids (id, file_id) SELECT s.id, {columns['id']} "
+        f"FROM {stage(source)} AS s WHERE NOT ({written})"
+    )
+
+
 def statements(stage: Callable[[str], str]) -> list[str]:
     """The conversion's row statements: every table's rows, then what was not carried."""
     links, files = stage("prompt_projects"), stage("project_files")
@@ -172,8 +187,12 @@ def statements(stage: Callable[[str], str]) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {links}_prompt ON {links} (json_extract(data, '$.promptId'))",
         f"CREATE INDEX IF NOT EXISTS {files}_key ON {files} "
         "(json_extract(data, '$.projectId') || '_' || json_extract(data, '$.path'))",
-        *(_insert(stage, row) for row in rows(stage)),
+        FILE_IDS_DDL,
     ]
+    for row in rows(stage):
+        made.append(_insert(stage, row))
+        if row[0] == "files":
+            made.append(_file_ids(stage, row))
     for table, field, reason, select in _not_carried(stage):
         made.append(
             "INSERT INTO asyncmig_not_carried (tbl, field, reason, id, value) "
@@ -182,6 +201,81 @@ def statements(stage: Callable[[str], str]) -> list[str]:
     return made
 
 
+#: Where verify finds each source table's records: the table, and how a row gives back the
+#: source id and updated_at (a message keeps ``updated`` in its metadata).
+_HOLDERS: Final = {
+    "projects": "projects", "project_files": "files", "chats": "chats",
+    "chat_messages": "chat_messages", "prompts": "prompts", "provider_keys": "provider_keys",
+    "tickets": "tickets", "ticket_tasks": "ticket_tasks",
+    "mcp_server_configs": "mcp_server_configs",
+}  # fmt: skip
+_UPDATED: Final = {
+    "chat_messages": "coalesce(nullif(json_extract(t.metadata, '$.updated'), 0), t.created_at)"
+}
+#: Verify cannot see the prompt links the conversion read (they were staging rows): a prompt
+#: whose own project exists must have it, any other may have the project of a link.
+_VERIFY_EXPRESSIONS: Final = {
+    ("prompts", "project_id"): "coalesce((SELECT p.id FROM main.projects AS p WHERE p.id = "
+    "json_extract(s.data, '$.projectId')), (SELECT t.project_id FROM main.prompts AS t "
+    "WHERE t.id = CAST(s.id AS INTEGER)))"
+}
+_NOT_CARRIED_RECORD: Final = (
+    "EXISTS (SELECT 1 FROM main.asyncmig_not_carried AS n WHERE n.tbl = '{table}' AND "
+    "n.id = s.id AND n.field = '*')"
+)
+
+
+#: Columns holding JSON text.
+_JSON: Final = frozenset({"metadata", "args", "env", "suggested_file_ids"})
+
+
+def holder(table: str) -> str | None:
+    """The Promptliano table holding ``table``'s records; None: none does."""
+    return _HOLDERS.get(table)
+
+
+def _compared(table: str) -> dict[str, str]:
+    """The columns verify compares for a source table: {column: expression over ``s``}."""
+    found = next(r for r in rows(lambda t: t) if r[1] == table)
+    target, _, columns, _ = found
+    skip = {"created_at", "updated_at"} | ({"id"} if target != "files" else set())
+    return {c: _VERIFY_EXPRESSIONS.get((target, c), e) for c, e in columns.items() if c not in skip}
+
+
 def read_back(table: str) -> str:
-    """For verify: the target table a source table's records went to, as a SELECT."""
-    return f"SELECT * FROM main.{table}"
+    """For verify: ``(id, data, created_at, updated_at)`` of every row holding one of
+    ``table``'s records, ``data`` being the compared columns as a JSON array."""
+    target = holder(table)
+    if target is None:
+        return (
+            "SELECT * FROM (SELECT NULL AS id, NULL AS data, NULL AS created_at, "
+            "NULL AS updated_at WHERE 0)"
+        )
+    values = ", ".join(f"t.{c}" for c in _compared(table))
+    updated = _UPDATED.get(table, "t.updated_at")
+    if table == "project_files":
+        source = "main.asyncmig_file_ids AS m JOIN main.files AS t ON t.id = m.file_id"
+        key = "m.id"
+    else:
+        source, key = f"main.{target} AS t", "CAST(t.id AS TEXT)"
+    return (
+        f"SELECT * FROM (SELECT {key} AS id, json_array({values}) AS data, t.created_at AS "
+        f"created_at, {updated} AS updated_at FROM {source})"
+    )
+
+
+def expect(table: str) -> str:
+    """For verify: one source row (bound: id, data, created_at, updated_at) as
+    :func:`read_back` gives it back; ``data`` NULL when the record has no row (it is kept in
+    ``asyncmig_not_carried``)."""
+    absent = _NOT_CARRIED_RECORD.format(table=table)
+    if holder(table) is None:
+        data = "NULL"
+    else:
+        # JSON-valued expressions as plain text, as the columns hold them
+        values = [f"({e}) || ''" if c in _JSON else e for c, e in _compared(table).items()]
+        data = f"CASE WHEN {absent} THEN NULL ELSE json_array({', '.join(values)}) END"
+    return (
+        f"SELECT s.id, {data}, s.created_at, s.updated_at FROM (SELECT ? AS id, CAST(? AS TEXT) "
+        "AS data, ? AS created_at, ? AS updated_at) AS s"
+    )

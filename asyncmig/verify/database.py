@@ -79,7 +79,9 @@ class Database:
         return dict(self.conn.execute("SELECT key, value FROM asyncmig_run").fetchall())
 
     def tables(self) -> frozenset[str]:
-        return frozenset(t for t in self.target.tables if self._has_table(t))
+        return frozenset(
+            t for t in self.target.tables if self._has_table(self.target.holder(t) or "")
+        )
 
     def _has_table(self, name: str) -> bool:
         query = "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?"
@@ -98,6 +100,7 @@ class Database:
         self.conn.executemany(
             "INSERT INTO temp.expected (tbl, id) VALUES (?, ?)", [(table, r[0]) for r in fresh]
         )
+        fresh = self._as_stored(table, fresh)
         check.expected += len(fresh)
         stored = dict(self._stored(table, [r[0] for r in fresh]))
         for row_id, data, created_at, updated_at in fresh:
@@ -107,6 +110,15 @@ class Database:
                 continue
             if differs := _differences(got, (data, created_at, updated_at)):
                 check.add(row_id, "altered", differs)
+
+    def _as_stored(self, table: str, rows: Sequence[Row]) -> list[Row]:
+        """The rows as the target stores them (a converting target's mapping), without
+        those it keeps no row of by design."""
+        query = self.target.expect(table)
+        if query is None:
+            return list(rows)
+        mapped = [self.conn.execute(query, row).fetchone() for row in rows]
+        return [row for row in mapped if row is not None and row[1] is not None]
 
     def _first_copies(self, table: str, rows: Sequence[Row]) -> list[Row]:
         ids = [row[0] for row in rows]
@@ -140,9 +152,10 @@ class Database:
         table = check.table
         if table not in self.present:
             return
-        check.stored = self.conn.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+        rows = f"({self.target.read_back(table)})"
+        check.stored = self.conn.execute(f"SELECT count(*) FROM {rows}").fetchone()[0]
         extra = (
-            f"SELECT id FROM main.{table} AS m WHERE NOT EXISTS "
+            f"SELECT id FROM {rows} AS m WHERE NOT EXISTS "
             "(SELECT 1 FROM temp.expected AS e WHERE e.tbl = ? AND e.id = m.id)"
         )
         for (row_id,) in self.conn.execute(extra, (table,)):
@@ -156,7 +169,7 @@ class Database:
         for column in columns:
             query = (
                 f"SELECT {key}, typeof({column}) FROM main.{check.table} "
-                f"WHERE typeof({column}) != 'text'"
+                f"WHERE typeof({column}) NOT IN ('text', 'null')"  # NULL: a nullable column
             )
             for row_id, kind in self.conn.execute(query):
                 check.add(str(row_id), "not text", f"{column} is stored as {kind}")
