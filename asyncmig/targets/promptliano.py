@@ -171,6 +171,8 @@ class Promptliano012:
             ("BEGIN", None),
             *((statement, None) for statement in self.conversion()),
             ("COMMIT", "convert"),
+            # The staging tables' pages are free now: half the file on a big root
+            ("VACUUM", None),
             ("ANALYZE", "analyze"),
             ("PRAGMA optimize", "optimize"),
             ("PRAGMA synchronous = NORMAL", None),
