@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest import SEED, db_rows, run_cli
 
 from asyncmig.targets import promptliano
 from benchmarks.generate import generate
-from tests.conftest import SEED, db_rows, run_cli
 
 if TYPE_CHECKING:
     from benchmarks.generate import GenerateResult

@@ -194,6 +194,7 @@ def detail_lines(report: Report) -> list[str]:
     lines.extend(_rejection_lines(report))
     lines.extend(_rekey_lines(report))
     lines.extend(_session_lines(report))
+    lines.extend(_target_lines(report))
     lines.append("")
     if report.stopped:
         lines.append(f"stopped early: {report.stopped}")
@@ -201,7 +202,6 @@ def detail_lines(report: Report) -> list[str]:
     if report.dry_run:
         lines.extend(_estimate_lines(report))
     lines.append(rejects_line(report))
-    lines.extend(_target_lines(report))
     return lines
 
 
