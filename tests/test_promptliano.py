@@ -507,6 +507,16 @@ def test_summaries_name_the_target(both: tuple[GenerateResult, Path, Path], tmp_
                  *TARGET)  # fmt: skip
     assert "not carried (no place in the target" in pl.stdout
     assert "project_files.summary:" in pl.stdout
+    text = next(tmp_path.glob("b.rejects-*.jsonl")).read_text(encoding="utf-8")
+    listed = [json.loads(line) for line in text.splitlines()]
+    kept = [line for line in listed if line["outcome"] == "not_carried"]
+    lost = _not_carried(tmp_path / "b.db")
+    assert len(kept) == len(lost)
+    for line in kept:
+        field = "*" if line["errors"][0]["path"] is None else line["errors"][0]["path"][2:]
+        value = lost[line["table"], line["id"], field]
+        assert line["record"] == json.loads(value), line["id"]
+        assert line["file"].endswith(".json")  # the source file it came from
     assert "with --target promptliano-0.12 the one Promptliano" in " ".join(
         run_cli("--help").stdout.split()
     )

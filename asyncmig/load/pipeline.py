@@ -133,14 +133,15 @@ class _Run:
     target: Target
 
     async def to_the_end(self, facts: StartFacts) -> None:
+        rejects = Rejects(self.options.rejects, self.options.max_rejects)
         try:
             with single_errors():
-                await self._load(facts)
-            await self._finish()
+                await self._load(facts, rejects)
+            await self._finish(rejects)
         finally:
             self.progress.finish()
 
-    async def _finish(self) -> None:
+    async def _finish(self, rejects: Rejects) -> None:
         """The last commit, then indexes, statistics and the WAL: the ledger says complete."""
         writer = self.batches.writer
         await self.batches.commit()
@@ -150,16 +151,30 @@ class _Run:
         if writer.finishing:
             phases.phase("finishing", len(writer.finishing), "steps")
         await writer.finish(lambda: phases.step(1))
-        if (query := self.target.not_carried()) is not None:
-            found = await writer.conn.execute_fetchall(query)
-            self.fold.not_carried([(str(t), str(f), str(r), int(n)) for t, f, r, n in found])
+        await self._not_carried(rejects)
         await ledger.record_settings(writer, status="complete")
         await write_state(writer, self.state, "complete")
 
-    async def _load(self, facts: StartFacts) -> None:
+    async def _not_carried(self, rejects: Rejects) -> None:
+        """What the target had no place for: counted in the report, listed in the rejects
+        file (its records whole)."""
+        writer = self.batches.writer
+        if (query := self.target.not_carried()) is not None:
+            found = await writer.conn.execute_fetchall(query)
+            self.fold.not_carried([(str(t), str(f), str(r), int(n)) for t, f, r, n in found])
+        if (listing := self.target.not_carried_records()) is None or rejects.path is None:
+            return
+        rejects.reopen()
+        try:
+            async with writer.conn.execute(listing) as cursor:
+                async for row in cursor:
+                    rejects.not_carried(tuple(row))
+        finally:
+            rejects.close()
+
+    async def _load(self, facts: StartFacts, rejects: Rejects) -> None:
         """Every file of the plan, with the rejects file open and progress reported."""
         await write_state(self.batches.writer, self.state)  # the start's plan, kept files, phase
-        rejects = Rejects(self.options.rejects, self.options.max_rejects)
         self.fold.listing(rejects)
         rejects.open()
         plan = self.plan

@@ -217,8 +217,8 @@ def _target_lines(report: Report) -> list[str]:
     if report.not_carried:
         total = sum(count for *_, count in report.not_carried)
         lines.append(
-            f"not carried (no place in the target; kept whole in the database's "
-            f"asyncmig_not_carried table): {total:,}"
+            f"not carried (no place in the target; kept in the database's "
+            f"asyncmig_not_carried table and listed in the rejects file): {total:,}"
         )
         lines.extend(
             f"  {table}.{field}: {count:,} ({reason})"

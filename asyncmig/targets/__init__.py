@@ -78,6 +78,10 @@ class Target(Protocol):
     def definitions(self) -> Sequence[str]:
         """The final schema's CREATE statements (tables, then indexes), for verify."""
 
+    def not_carried_records(self) -> str | None:
+        """A SELECT of (source file, table, id, field, reason, value) of each record or
+        field :meth:`not_carried` counts, for the rejects file; None: none."""
+
     def final_tables(self) -> Sequence[str]:
         """The tables of the finished database whose columns verify compares."""
 

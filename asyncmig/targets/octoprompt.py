@@ -81,6 +81,9 @@ class OctoPrompt06:
     def not_carried(self) -> str | None:
         return None
 
+    def not_carried_records(self) -> str | None:
+        return None
+
     def schema(self) -> Sequence[str]:
         # An empty database the server already opened has the indexes: they go until the
         # load is done, and are built once after it.

@@ -39,7 +39,7 @@ JOURNAL_DDL: Final = (
 #: value (a field) or the whole record (a record no table takes).
 NOT_CARRIED_DDL: Final = (
     "CREATE TABLE IF NOT EXISTS asyncmig_not_carried (seq INTEGER PRIMARY KEY, tbl TEXT NOT "
-    "NULL, id TEXT NOT NULL, field TEXT NOT NULL, reason TEXT NOT NULL, value TEXT)",
+    "NULL, id TEXT NOT NULL, field TEXT NOT NULL, reason TEXT NOT NULL, value TEXT, file TEXT)",
     "CREATE INDEX IF NOT EXISTS asyncmig_not_carried_id ON asyncmig_not_carried (tbl, id)",
 )
 
@@ -221,6 +221,12 @@ class Promptliano012:
 
     def holder(self, table: str) -> str | None:
         return mapping.holder(table)
+
+    def not_carried_records(self) -> str | None:
+        return (
+            "SELECT coalesce(file, tbl), tbl, id, field, reason, value FROM "
+            "asyncmig_not_carried ORDER BY seq"
+        )
 
     def read_back(self, table: str) -> str:
         return mapping.read_back(table)

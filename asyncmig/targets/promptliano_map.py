@@ -180,6 +180,18 @@ def _file_ids(stage: Callable[[str], str], row: tuple[str, str, dict[str, str], 
     )
 
 
+#: The source file a staging row came from: the ledger's rowid range of each file, or for
+#: a re-keyed record (inserted after the load) the file the re-keying step names.
+_FILES_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS asyncmig_files_rows ON asyncmig_files (tbl, first_rowid)"
+)
+_SOURCE: Final = (
+    "coalesce((SELECT f.path FROM asyncmig_files AS f WHERE f.tbl = '{0}' AND f.first_rowid "
+    "<= s.rowid AND s.rowid <= f.last_rowid ORDER BY f.first_rowid DESC LIMIT 1), (SELECT "
+    "r.path FROM asyncmig_rekeys AS r WHERE r.tbl = '{0}' AND r.new_id = s.id))"
+)
+
+
 def statements(stage: Callable[[str], str]) -> list[str]:
     """The conversion's row statements: every table's rows, then what was not carried."""
     links, files = stage("prompt_projects"), stage("project_files")
@@ -193,12 +205,14 @@ def statements(stage: Callable[[str], str]) -> list[str]:
         made.append(_insert(stage, row))
         if row[0] == "files":
             made.append(_file_ids(stage, row))
+    made.append(_FILES_INDEX)
     for table, field, reason, select in _not_carried(stage):
+        with_file = select.replace("SELECT s.id, ", f"SELECT s.id, {_SOURCE.format(table)}, ", 1)
         made.append(
-            "INSERT INTO asyncmig_not_carried (tbl, field, reason, id, value) "
-            f"SELECT '{table}', '{field}', '{reason}', lost.* FROM ({select}) AS lost"
+            "INSERT INTO asyncmig_not_carried (tbl, field, reason, id, file, value) "
+            f"SELECT '{table}', '{field}', '{reason}', lost.* FROM ({with_file}) AS lost"
         )
-    return made
+    return [*made, "DROP INDEX asyncmig_files_rows"]
 
 
 #: Where verify finds each source table's records: the table, and how a row gives back the
