@@ -520,3 +520,12 @@ def test_summaries_name_the_target(both: tuple[GenerateResult, Path, Path], tmp_
     assert "with --target promptliano-0.12 the one Promptliano" in " ".join(
         run_cli("--help").stdout.split()
     )
+
+
+def test_dry_run_counts_the_space_of_the_conversion(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    args = ("--data-dir", clean_root.root, "--db", tmp_path / "x.db", "--dry-run", "--quiet")
+    assert "the conversion" not in run_cli(*args).stdout
+    assert "the conversion" in run_cli(*args, *TARGET).stdout
+    assert not list(tmp_path.iterdir())  # a dry run makes no file, for either target

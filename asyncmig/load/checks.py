@@ -59,7 +59,7 @@ async def checked(options: Options, plan: Plan, target: Target) -> Prepared:
     if options.resume:
         found = refuse_unless_resumable(options, found)
         _refuse_other_target(options, found, target)
-        return await _resume(options, plan, found)
+        return await _resume(options, plan, found, target)
     refuse_if_migrated(options, found)
     if not options.force:
         refusals.refuse_foreign_data(db, target.user_tables(), known_objects(target))
@@ -69,6 +69,7 @@ async def checked(options: Options, plan: Plan, target: Target) -> Prepared:
         options,
         load_bytes=plan.migrated_bytes,
         backup_bytes=(plan.all_bytes if options.backup else 0) + copied,
+        convert=target.converts,
     )
     space.check(disk)
     return Prepared(int(time.time() * 1000), disk=disk)
@@ -95,7 +96,9 @@ def _copies_db(options: Options) -> bool:
     return options.db.exists() and (options.backup or options.force)
 
 
-async def _resume(options: Options, plan: Plan, found: ledger.Checkpoint) -> Prepared:
+async def _resume(
+    options: Options, plan: Plan, found: ledger.Checkpoint, target: Target
+) -> Prepared:
     refusals.refuse_no_data(plan, options.data_dir)
     refusals.quick_check(options.db)
     kept = await anyio.to_thread.run_sync(
@@ -114,7 +117,12 @@ async def _resume(options: Options, plan: Plan, found: ledger.Checkpoint) -> Pre
     folder = Path(found.run.backup) if found.run.backup else None
     again = plan.all_bytes if found.run.status == "backup" and folder else 0
     kept_bytes = sum(item.size for item, _ in kept.kept)
-    disk = space.needs(options, load_bytes=plan.migrated_bytes - kept_bytes, backup_bytes=again)
+    disk = space.needs(
+        options,
+        load_bytes=plan.migrated_bytes - kept_bytes,
+        backup_bytes=again,
+        convert=target.converts and not found.run.converted,
+    )
     space.check(disk)
     assert found.run.migrated_at is not None
     return Prepared(found.run.migrated_at, kept, found, folder, found.run.old_db, disk=disk)

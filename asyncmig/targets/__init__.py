@@ -50,6 +50,10 @@ class Target(Protocol):
         """Every JSON-era table the load writes (by the source's names), those JSON-era data
         never fills included."""
 
+    @property
+    def converts(self) -> bool:
+        """Whether the finishing steps write every row again (a converting target)."""
+
     def staged(self, table: str) -> str:
         """The database table the load writes ``table``'s rows into (``(id, data,
         created_at, updated_at)``); a target that converts afterwards names its own."""

@@ -69,6 +69,8 @@ class OctoPrompt06:
     name = "octoprompt-0.6"
     tables = TABLES
 
+    converts = False
+
     def staged(self, table: str) -> str:
         return table  # the load writes the server's own tables
 

@@ -147,6 +147,8 @@ class Promptliano012:
     name = NAME
     tables = SOURCE_TABLES
 
+    converts = True
+
     def staged(self, table: str) -> str:
         return STAGE + table
 
