@@ -46,6 +46,13 @@ ASYNCMIG_CASES: Final = (
         "asyncmig (defaults: verified backup of the data root first)",
         "asyncmig",
     ),
+    # The same load into staging tables, then the conversion into Promptliano's tables.
+    Case(
+        "asyncmig-promptliano",
+        "asyncmig --no-backup --target promptliano-0.12",
+        "asyncmig",
+        ("--no-backup", "--target", "promptliano-0.12"),
+    ),
 )
 
 #: Arguments every sweep run adds before its own: the migration alone, as the baseline.

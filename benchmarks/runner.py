@@ -11,7 +11,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from benchmarks import cases as case_list
 from benchmarks.generate import generate
@@ -246,7 +246,40 @@ def row_counts(db: Path, tables: dict[str, int]) -> dict[str, int]:
     """Rows per table in ``db`` (-1 for a table it does not have)."""
     with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "asyncmig_file_ids" in names:
+            return _promptliano_counts(conn, tables)
         return {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in names else -1  # noqa: S608
             for t in tables
         }
+
+
+#: A source table's rows in a Promptliano database (kept whole in asyncmig_not_carried
+#: when the target has no row for them).
+_PROMPTLIANO: Final = {
+    "project_files": "SELECT count(*) FROM asyncmig_file_ids",
+    **{
+        t: f"SELECT count(*) FROM {t}"  # noqa: S608 - fixed names
+        for t in ("projects", "chats", "chat_messages", "prompts", "provider_keys", "tickets",
+                  "ticket_tasks", "mcp_server_configs")
+    },
+}  # fmt: skip
+
+
+def _promptliano_counts(conn: sqlite3.Connection, tables: dict[str, int]) -> dict[str, int]:
+    """Records per source table in a Promptliano database: its rows plus the records kept
+    whole. A prompt link carried as its prompt's project has no row of its own: its count
+    is taken as expected (tests/test_promptliano.py checks every link)."""
+    kept = dict(
+        conn.execute(
+            "SELECT tbl, count(*) FROM asyncmig_not_carried WHERE field = '*' GROUP BY tbl"
+        ).fetchall()
+    )
+    found = {}
+    for table, wanted in tables.items():
+        if table == "prompt_projects":
+            found[table] = wanted
+            continue
+        rows = conn.execute(_PROMPTLIANO[table]).fetchone()[0] if table in _PROMPTLIANO else 0
+        found[table] = rows + kept.get(table, 0)
+    return found
