@@ -180,7 +180,7 @@ def _warm_up(root: Root) -> dict[str, int]:
     and whose database holds the final rows the write floor inserts. The expected counts."""
     want = expected_records(root.path)
     root.work.mkdir(parents=True, exist_ok=True)
-    for stale in root.work.glob("reference.db*"):
+    for stale in root.work.glob("reference*.db*"):
         stale.unlink()
     _run(case_list.BASELINE, root, root.reference, want)
     return want
@@ -217,6 +217,9 @@ def _run(case: Case, root: Root, db: Path, want: dict[str, int]) -> Run:
         )
     if case.kind == "sqlite-utils":
         _read_through(folder)
+    made = case_list.promptliano_reference(root.reference)
+    if case.kind == "write-floor" and case.args and not made.exists():
+        _run(case_list.PROMPTLIANO, root, made, want)  # untimed, like the warm-up
     command = case_list.command(case, root.data, db, reference=root.reference, converted=folder)
     measured = measure(command, env=_ENV)
     if measured.returncode != 0:
