@@ -459,6 +459,9 @@ def test_refuses_a_promptliano_database_holding_user_data(
                 conn.execute(statement)
         conn.execute("INSERT INTO model_configs (name, provider, model, created_at, updated_at)"
                      " VALUES ('seeded', 'x', 'y', 1, 1)")  # fmt: skip
+        # what the server's start-up adds (migrate.ts ensureModelConfigTables)
+        conn.execute("ALTER TABLE model_configs ADD user_id integer")
+        conn.execute("CREATE INDEX model_configs_user_idx ON model_configs (user_id)")
         conn.commit()
     empty = run_cli("--data-dir", clean_root.root, "--db", db, "--quiet", "--dry-run", *TARGET)
     assert empty.returncode == 0, empty.stderr  # its own presets are not the user's data

@@ -88,7 +88,8 @@ def _refuse_other_target(options: Options, found: ledger.Checkpoint, target: Tar
 def known_objects(target: Target) -> frozenset[str]:
     """The tables and indexes the target and the ledger make: what a database may hold."""
     statements = [*target.definitions(), *ledger.SCHEMA]
-    return frozenset(name for text in statements for name in _CREATED.findall(text))
+    made = frozenset(name for text in statements for name in _CREATED.findall(text))
+    return made | target.also_known
 
 
 def _copies_db(options: Options) -> bool:

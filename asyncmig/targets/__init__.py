@@ -51,6 +51,11 @@ class Target(Protocol):
         never fills included."""
 
     @property
+    def also_known(self) -> frozenset[str]:
+        """Objects the server makes beyond :meth:`definitions` (an empty database it made
+        holds them, and is not someone else's)."""
+
+    @property
     def converts(self) -> bool:
         """Whether the finishing steps write every row again (a converting target)."""
 

@@ -70,6 +70,7 @@ class OctoPrompt06:
     tables = TABLES
 
     converts = False
+    also_known: frozenset[str] = frozenset()
 
     def staged(self, table: str) -> str:
         return table  # the load writes the server's own tables

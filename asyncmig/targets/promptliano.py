@@ -148,6 +148,9 @@ class Promptliano012:
     tables = SOURCE_TABLES
 
     converts = True
+    #: Made by its server's start-up (migrate.ts ensureModelConfigTables, on a model_configs
+    #: of its own with a user_id column); the database asyncmig writes replaces that one.
+    also_known = frozenset({"model_configs_user_idx"})
 
     def staged(self, table: str) -> str:
         return STAGE + table
