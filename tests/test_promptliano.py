@@ -390,7 +390,7 @@ def _dump(db: Path) -> dict[str, list[Any]]:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in names}  # noqa: S608
 
 
-@pytest.mark.parametrize("point", ["batch:3", "rekey:1", "convert:1"])
+@pytest.mark.parametrize("point", ["batch:3", "rekey:1", "convert:1", "analyze:1"])
 def test_interrupted_and_resumed_is_a_clean_run(
     both: tuple[GenerateResult, Path, Path], tmp_path: Path, point: str
 ) -> None:
