@@ -105,6 +105,9 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     rejects: Path | None = None
     #: Stop the run once more than this many records were not migrated; None: never.
     max_rejects: int | None = None
+    #: The database to write (``--target``): None, the default (``octoprompt-0.6``), or
+    #: on ``--resume`` the one the database records.
+    target: str | None = None
 
     if TYPE_CHECKING:  # what the constructor accepts; msgspec makes the real one
 
@@ -126,6 +129,7 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
             state_file: StrPath | None = ...,
             rejects: StrPath | None = ...,
             max_rejects: int | None = ...,
+            target: str | None = ...,
         ) -> None: ...
 
     @property
@@ -135,6 +139,8 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
         if self.state_file is not None:
             words += ["--state-file", self.state_file]
         words += ["--strict"] * self.strict + ["--include-orphans"] * self.include_orphans
+        if self.target is not None:
+            words += ["--target", self.target]
         return command(words)
 
     def rollback_command(self, backup: Path) -> str:

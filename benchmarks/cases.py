@@ -46,6 +46,13 @@ ASYNCMIG_CASES: Final = (
         "asyncmig (defaults: verified backup of the data root first)",
         "asyncmig",
     ),
+    # The same load into staging tables, then the conversion into Promptliano's tables.
+    Case(
+        "asyncmig-promptliano",
+        "asyncmig --no-backup --target promptliano-0.12",
+        "asyncmig",
+        ("--no-backup", "--target", "promptliano-0.12"),
+    ),
 )
 
 #: Arguments every sweep run adds before its own: the migration alone, as the baseline.
@@ -60,6 +67,13 @@ COMPARISON_CASES: Final = (
         "write-floor",
         "write floor: sqlite3 executemany of the final rows",
         "write-floor",
+        self_timed=True,
+    ),
+    Case(
+        "write-floor-promptliano",
+        "write floor, Promptliano: sqlite3 executemany of its final rows",
+        "write-floor",
+        ("--target", "promptliano-0.12"),
         self_timed=True,
     ),
     Case("parse-floor", "parse floor: ijson yajl2_c, count records", "parse-floor"),
@@ -121,6 +135,15 @@ BASELINE: Final = ASYNCMIG_CASES[0]
 REKEY_CASES: Final = (BASELINE, COLLIDING)
 
 
+#: The asyncmig case whose database the Promptliano write floor copies.
+PROMPTLIANO: Final = ASYNCMIG_CASES[-1]
+
+
+def promptliano_reference(reference: Path) -> Path:
+    """Beside the v0.6.0 reference: a finished Promptliano database of the same root."""
+    return reference.with_name("reference-promptliano.db")
+
+
 def command(case: Case, data: Path, db: Path, *, reference: Path, converted: Path) -> list[str]:
     """The command line of one run of ``case`` on the data root ``data`` into ``db``.
 
@@ -131,7 +154,8 @@ def command(case: Case, data: Path, db: Path, *, reference: Path, converted: Pat
         case "asyncmig":
             return [*python, "asyncmig", "--data-dir", str(data), "--db", str(db), *case.args]
         case "write-floor":
-            return [*python, "benchmarks.floors", "write", str(reference), str(db), *case.args]
+            source = promptliano_reference(reference) if case.args else reference
+            return [*python, "benchmarks.floors", "write", str(source), str(db), *case.args]
         case "parse-floor":
             return [*python, "benchmarks.floors", "parse", str(data), *case.args]
         case "naive":

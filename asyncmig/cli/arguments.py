@@ -16,7 +16,8 @@ class MigrateArguments(argparse.Namespace):
     """``python -m asyncmig [migrate]``, one typed attribute per option."""
 
     data_dir: Path
-    db: Path
+    db: Path | None
+    target: str | None
     batch_size: int
     workers: int
     dry_run: bool

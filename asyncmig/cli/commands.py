@@ -21,6 +21,7 @@ from asyncmig.output.console import Outputs, default_rejects, progress_on_stderr
 from asyncmig.output.progress import DEFAULT_INTERVAL
 from asyncmig.safety import outputs as output_files
 from asyncmig.safety import rollback
+from asyncmig.targets import by_name
 from asyncmig.verify.run import verify
 
 if TYPE_CHECKING:
@@ -99,12 +100,14 @@ def how_to_resume(options: Options | None) -> None:
 
 
 def _options(args: MigrateArguments) -> Options:
+    db = args.db or by_name(args.target).default_db()  # where that target's server looks
     rejects = args.rejects
     if rejects is None and not args.dry_run:
-        rejects = default_rejects(args.db)
+        rejects = default_rejects(db)
     return Options(
         data_dir=args.data_dir,
-        db=args.db,
+        db=db,
+        target=args.target,
         batch_size=args.batch_size,
         workers=args.workers,
         dry_run=args.dry_run,

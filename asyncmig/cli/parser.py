@@ -11,6 +11,7 @@ from asyncmig import __version__
 from asyncmig import options as opts
 from asyncmig.errors import ConfigError, one_line
 from asyncmig.output.progress import DEFAULT_INTERVAL
+from asyncmig.targets import NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,7 +75,8 @@ def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
         prog=prog,
         help="migrate the JSON data directory (the default command)",
         description="Migrate an OctoPrompt JSON data directory into the SQLite database "
-        "that the OctoPrompt v0.6.0 server opens. The JSON files are only read.",
+        "that the OctoPrompt v0.6.0 server opens (the migration guide's), or with --target "
+        "promptliano-0.12 the one Promptliano v0.12 opens. The JSON files are only read.",
         epilog="Exit status: 0 everything migrated; 3 finished, but records were rejected, "
         "orphaned or duplicated, or files were damaged (see the summary); 4 stopped by "
         "--max-rejects; 2 bad usage or configuration; 1 any other failure; 130 interrupted. "
@@ -82,7 +84,25 @@ def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     _add_version(parser)
     add = parser.add_argument
-    _add_paths(parser, "the JSON data root to read", "the SQLite database to create")
+    _add_paths(parser, "the JSON data root to read", None)
+    add(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help=f"the SQLite database to create (default: {opts.DEFAULT_DB} for octoprompt-0.6; "
+        "for promptliano-0.12 where its server looks: $DATABASE_PATH, else "
+        "$PROMPTLIANO_DATA_DIR/promptliano.db, else ${XDG_DATA_HOME:-~/.local/share}/"
+        "promptliano/promptliano.db on Linux, ~/Library/Application Support/Promptliano/ on "
+        "macOS, %%APPDATA%%/Promptliano/ on Windows)",
+    )
+    add(
+        "--target",
+        choices=NAMES,
+        help="the server that will open the database: octoprompt-0.6 (the default; the "
+        "OctoPrompt v0.6.0 server of the migration guide) or promptliano-0.12 (Promptliano "
+        "v0.12, what OctoPrompt became; OctoPrompt v0.9+ and Promptliano do not read a "
+        "v0.6.0 database). --resume uses the target the database records",
+    )
     add(
         "--batch-size",
         type=_int_in("batch_size", "a positive integer"),
@@ -112,12 +132,15 @@ def _add_version(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
-def _add_paths(parser: argparse.ArgumentParser, data_dir: str, db: str) -> None:
-    """``--data-dir`` and ``--db``, with their defaults, described as the command uses them."""
+def _add_paths(parser: argparse.ArgumentParser, data_dir: str, db: str | None) -> None:
+    """``--data-dir`` and ``--db`` (unless ``db`` is None: the command declares its own),
+    with their defaults, described as the command uses them."""
     for flag, default, what in (
         ("--data-dir", opts.DEFAULT_DATA_DIR, data_dir),
         ("--db", opts.DEFAULT_DB, db),
     ):
+        if what is None:
+            continue
         parser.add_argument(
             flag, type=Path, metavar="PATH", default=default, help=f"{what} (default: %(default)s)"
         )

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from asyncmig.source.plan import Plan
     from asyncmig.targets import Target
 
-_CREATED: Final = re.compile(r"CREATE (?:TABLE|INDEX) (?:IF NOT EXISTS )?(\w+)")
+_CREATED: Final = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) (?:IF NOT EXISTS )?`?(\w+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,25 +57,39 @@ async def checked(options: Options, plan: Plan, target: Target) -> Prepared:
     refusals.refuse_if_in_use(db)
     found = ledger.read(db)
     if options.resume:
-        return await _resume(options, plan, refuse_unless_resumable(options, found))
+        found = refuse_unless_resumable(options, found)
+        _refuse_other_target(options, found, target)
+        return await _resume(options, plan, found, target)
     refuse_if_migrated(options, found)
     if not options.force:
-        refusals.refuse_foreign_data(db, target.tables, known_objects(target))
+        refusals.refuse_foreign_data(db, target.user_tables(), known_objects(target))
     refusals.refuse_no_data(plan, options.data_dir)
     copied = space.old_db_bytes(db) if _copies_db(options) else 0
     disk = space.needs(
         options,
         load_bytes=plan.migrated_bytes,
         backup_bytes=(plan.all_bytes if options.backup else 0) + copied,
+        convert=target.converts,
     )
     space.check(disk)
     return Prepared(int(time.time() * 1000), disk=disk)
 
 
+def _refuse_other_target(options: Options, found: ledger.Checkpoint, target: Target) -> None:
+    """A resume writes the target the database records (older ones: OctoPrompt v0.6.0)."""
+    recorded = found.run.target or "octoprompt-0.6"
+    if recorded != target.name:
+        raise ConfigError(
+            f"{options.db} holds a migration into {recorded}, not {target.name}: resume it "
+            f"with --target {recorded} (or without --target), or start over with --force"
+        )
+
+
 def known_objects(target: Target) -> frozenset[str]:
     """The tables and indexes the target and the ledger make: what a database may hold."""
     statements = [*target.definitions(), *ledger.SCHEMA]
-    return frozenset(name for text in statements for name in _CREATED.findall(text))
+    made = frozenset(name for text in statements for name in _CREATED.findall(text))
+    return made | target.also_known
 
 
 def _copies_db(options: Options) -> bool:
@@ -83,12 +97,19 @@ def _copies_db(options: Options) -> bool:
     return options.db.exists() and (options.backup or options.force)
 
 
-async def _resume(options: Options, plan: Plan, found: ledger.Checkpoint) -> Prepared:
+async def _resume(
+    options: Options, plan: Plan, found: ledger.Checkpoint, target: Target
+) -> Prepared:
     refusals.refuse_no_data(plan, options.data_dir)
     refusals.quick_check(options.db)
     kept = await anyio.to_thread.run_sync(
         plan_resume, found, plan.migrated, lambda path: fingerprint(path).digest
     )
+    if found.run.converted and not nothing_left(kept, plan, found):
+        raise ConfigError(
+            f"the migration into {options.db} was already converted into the target's tables,"
+            " and source files changed since: start over with --force to migrate them again"
+        )
     if nothing_left(kept, plan, found) and found.run.status == "complete":
         raise ConfigError(
             f"nothing to resume: the migration in {options.db} is complete and no source "
@@ -97,7 +118,12 @@ async def _resume(options: Options, plan: Plan, found: ledger.Checkpoint) -> Pre
     folder = Path(found.run.backup) if found.run.backup else None
     again = plan.all_bytes if found.run.status == "backup" and folder else 0
     kept_bytes = sum(item.size for item, _ in kept.kept)
-    disk = space.needs(options, load_bytes=plan.migrated_bytes - kept_bytes, backup_bytes=again)
+    disk = space.needs(
+        options,
+        load_bytes=plan.migrated_bytes - kept_bytes,
+        backup_bytes=again,
+        convert=target.converts and not found.run.converted,
+    )
     space.check(disk)
     assert found.run.migrated_at is not None
     return Prepared(found.run.migrated_at, kept, found, folder, found.run.old_db, disk=disk)

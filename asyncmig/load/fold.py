@@ -76,7 +76,7 @@ async def _fold(batches: Batches, rows: list[Any], indexes: list[int], folded: F
                 changed.add(row[0])
                 upgraded += 1
         await writer.conn.executemany(
-            "UPDATE tickets SET data = CAST(? AS TEXT) WHERE id = ?",
+            f"UPDATE {writer.stored('tickets')} SET data = CAST(? AS TEXT) WHERE id = ?",
             [(_encoder.encode(tickets[t]), t) for t in changed],
         )
     folded.counts = {"migrated": migrated, "upgraded": upgraded, "rejected": len(folded.listed)}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import anyio
+import msgspec
 
 from asyncmig.errors import (
     TooManyRejects,
@@ -39,7 +40,7 @@ from asyncmig.safety import faults, outputs
 from asyncmig.source import decode
 from asyncmig.source.messages import Job
 from asyncmig.source.plan import plan_run
-from asyncmig.targets.octoprompt import TARGET
+from asyncmig.targets import by_name
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from asyncmig.results import StartFacts
     from asyncmig.source.messages import Message
     from asyncmig.source.plan import Plan, SourceFile
+    from asyncmig.targets import Target
 
 log = logging.getLogger("asyncmig")
 
@@ -68,11 +70,14 @@ async def migrate(
     handed the report so far (a function returning it) as soon as there is one, so that a
     caller can report a run that fails or is interrupted."""
     plan = _plan(options)
+    target = by_name(options.target or _recorded_target(options))
+    if options.target is None and target.name != by_name(None).name:
+        options = msgspec.structs.replace(options, target=target.name)  # said to resume
     fold = ReportFold(options, bytes_read=plan.total_bytes, warnings=plan.links)
     if follow is not None:
         follow(fold.current)
-    prepared = await start.prepare(options, plan, TARGET)
-    async with start.writer_for(options, plan, prepared, TARGET) as writer:
+    prepared = await start.prepare(options, plan, target)
+    async with start.writer_for(options, plan, prepared, target) as writer:
         state = _state_file(options, fold)
         try:
             await write_state(writer, state)  # a file left by a killed run is put right first
@@ -82,13 +87,21 @@ async def migrate(
             batches = Batches(
                 writer, batch_rows=options.batch_size, batch_bytes=options.batch_bytes
             )
-            run = _Run(options, plan, prepared, batches, fold, state, sink)
+            run = _Run(options, plan, prepared, batches, fold, state, sink, target)
             await run.to_the_end(facts)
         except BaseException as error:
             stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
             write_state_at_end(options.db, state, "interrupted" if stopped else "failed")
             raise
     return fold.current()
+
+
+def _recorded_target(options: Options) -> str | None:
+    """On ``--resume`` without ``--target``: the target the database records."""
+    if not options.resume:
+        return None
+    found = ledger.read(options.db)
+    return found.run.target if found is not None else None
 
 
 def _plan(options: Options) -> Plan:
@@ -117,16 +130,18 @@ class _Run:
     fold: ReportFold
     state: StateFile
     progress: Progress
+    target: Target
 
     async def to_the_end(self, facts: StartFacts) -> None:
+        rejects = Rejects(self.options.rejects, self.options.max_rejects)
         try:
             with single_errors():
-                await self._load(facts)
-            await self._finish()
+                await self._load(facts, rejects)
+            await self._finish(rejects)
         finally:
             self.progress.finish()
 
-    async def _finish(self) -> None:
+    async def _finish(self, rejects: Rejects) -> None:
         """The last commit, then indexes, statistics and the WAL: the ledger says complete."""
         writer = self.batches.writer
         await self.batches.commit()
@@ -136,13 +151,30 @@ class _Run:
         if writer.finishing:
             phases.phase("finishing", len(writer.finishing), "steps")
         await writer.finish(lambda: phases.step(1))
+        await self._not_carried(rejects)
         await ledger.record_settings(writer, status="complete")
         await write_state(writer, self.state, "complete")
 
-    async def _load(self, facts: StartFacts) -> None:
+    async def _not_carried(self, rejects: Rejects) -> None:
+        """What the target had no place for: counted in the report, listed in the rejects
+        file (its records whole)."""
+        writer = self.batches.writer
+        if (query := self.target.not_carried()) is not None:
+            found = await writer.conn.execute_fetchall(query)
+            self.fold.not_carried([(str(t), str(f), str(r), int(n)) for t, f, r, n in found])
+        if (listing := self.target.not_carried_records()) is None or rejects.path is None:
+            return
+        rejects.reopen()
+        try:
+            async with writer.conn.execute(listing) as cursor:
+                async for row in cursor:
+                    rejects.not_carried(tuple(row))
+        finally:
+            rejects.close()
+
+    async def _load(self, facts: StartFacts, rejects: Rejects) -> None:
         """Every file of the plan, with the rejects file open and progress reported."""
         await write_state(self.batches.writer, self.state)  # the start's plan, kept files, phase
-        rejects = Rejects(self.options.rejects, self.options.max_rejects)
         self.fold.listing(rejects)
         rejects.open()
         plan = self.plan
@@ -154,7 +186,7 @@ class _Run:
             faults.reached("loaded")  # every file committed, no record moved yet
             interrupted = facts.earlier is not None and facts.earlier.status != "complete"
             writer = self.batches.writer
-            await rekey.move_waiting(writer, rejects, TARGET.tables, list_earlier=interrupted)
+            await rekey.move_waiting(writer, rejects, self.target.tables, list_earlier=interrupted)
         finally:
             self.fold.loaded(PeakMemory.measure())
             rejects.close()  # a full disk here is a failed write naming the file

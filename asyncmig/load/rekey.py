@@ -109,7 +109,7 @@ async def _follow_in_tickets(writer: Writer) -> None:
     """A ticket's reference to a file of its own project that moved follows the move."""
     for project_id in await rekeys.projects_with_moved_files(writer):
         cursor = await writer.conn.execute(
-            "SELECT id, CAST(data AS BLOB) FROM tickets "
+            f"SELECT id, CAST(data AS BLOB) FROM {writer.stored('tickets')} "
             "WHERE json_extract(data, '$.projectId') = ?",
             (project_id,),
         )
@@ -121,7 +121,7 @@ async def _follow_in_tickets(writer: Writer) -> None:
                 continue
             ticket["suggestedFileIds"] = [moves.get(i, i) for i in suggested]
             await writer.conn.execute(
-                "UPDATE tickets SET data = CAST(? AS TEXT) WHERE id = ?",
+                f"UPDATE {writer.stored('tickets')} SET data = CAST(? AS TEXT) WHERE id = ?",
                 (_encoder.encode(ticket), ticket_id),
             )
 
@@ -170,7 +170,8 @@ class _FreeIds:
     async def _read_page(self, candidate: int) -> None:
         text = str(candidate)
         cursor = await self.writer.conn.execute(
-            f"SELECT id FROM {self.table} WHERE id >= ? AND length(id) = ? ORDER BY id LIMIT ?",
+            f"SELECT id FROM {self.writer.stored(self.table)} WHERE id >= ? AND length(id) = ? "
+            "ORDER BY id LIMIT ?",
             (text, len(text), _PAGE),
         )
         self.page = [int(row_id) for (row_id,) in await cursor.fetchall()]

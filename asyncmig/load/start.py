@@ -136,6 +136,7 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
             backup=str(prepared.folder or ""),
             old_db=prepared.old_db,
             rejects=json.dumps(_with_this_run([], options)),
+            target=target.name,
         )
         await ledger.plan_files(writer, plan.migrated)
         await writer.checkpoint()  # everything into the main file: its -wal stays behind

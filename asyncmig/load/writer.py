@@ -49,16 +49,22 @@ class Writer:
         self.digests = digests
         #: Statements run after the load, each with its fault point (none in a dry run).
         self.finishing = finishing
+        #: The database table each source table's rows go to (the target's staging table).
+        self._stored = {table: target.staged(table) for table in target.tables}
         self._inserts = {table: target.insert(table, self.DATA_SQL) for table in target.tables}
         self._replaces = {
-            table: f"UPDATE {table} SET data = {self.DATA_SQL}, created_at = ?, updated_at = ? "
-            "WHERE id = ?"
+            table: f"UPDATE {self.stored(table)} SET data = {self.DATA_SQL}, created_at = ?, "
+            "updated_at = ? WHERE id = ?"
             for table in target.tables
         }
         self._conn: aiosqlite.Connection | None = None
         self.in_transaction = False
         #: The rowid each table gives its next new row.
         self._next: dict[str, int] = {}
+
+    def stored(self, table: str) -> str:
+        """The database table the load writes ``table``'s rows into."""
+        return self._stored[table]
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -149,8 +155,8 @@ class Writer:
             chunk = ids[start : start + _LOOKUP_CHUNK]
             marks = ", ".join("?" * len(chunk))
             cursor = await self.conn.execute(
-                f"SELECT id, rowid, CASE WHEN rowid < ? THEN CAST(data AS BLOB) END FROM {table} "
-                f"WHERE id IN ({marks})",
+                "SELECT id, rowid, CASE WHEN rowid < ? THEN CAST(data AS BLOB) END "
+                f"FROM {self.stored(table)} WHERE id IN ({marks})",
                 (first, *chunk),
             )
             found.update({row[0]: (row[1], row[2]) for row in await cursor.fetchall()})
@@ -163,18 +169,23 @@ class Writer:
             chunk = ids[start : start + _LOOKUP_CHUNK]
             marks = ", ".join("?" * len(chunk))
             cursor = await self.conn.execute(
-                f"SELECT id, CAST(data AS BLOB) FROM {table} WHERE id IN ({marks})", chunk
+                f"SELECT id, CAST(data AS BLOB) FROM {self.stored(table)} WHERE id IN ({marks})",
+                chunk,
             )
             found.update({row[0]: row[1] for row in await cursor.fetchall()})
         return found
 
     async def delete_from(self, table: str, first_rowid: int) -> None:
         """Delete the rows of ``table`` from ``first_rowid`` on (what later files loaded)."""
-        await self.conn.execute(f"DELETE FROM {table} WHERE rowid >= ?", (first_rowid,))
+        await self.conn.execute(
+            f"DELETE FROM {self.stored(table)} WHERE rowid >= ?", (first_rowid,)
+        )
         self._next.pop(table, None)
 
     async def has_row(self, table: str, row_id: str) -> bool:
-        cursor = await self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,))
+        cursor = await self.conn.execute(
+            f"SELECT 1 FROM {self.stored(table)} WHERE id = ?", (row_id,)
+        )
         return await cursor.fetchone() is not None
 
     async def checkpoint(self) -> None:
@@ -196,7 +207,9 @@ class Writer:
 
     async def _next_rowid(self, table: str) -> int:
         if table not in self._next:
-            cursor = await self.conn.execute(f"SELECT coalesce(max(rowid), 0) + 1 FROM {table}")
+            cursor = await self.conn.execute(
+                f"SELECT coalesce(max(rowid), 0) + 1 FROM {self.stored(table)}"
+            )
             row = await cursor.fetchone()
             self._next[table] = int(row[0]) if row else 1
         return self._next[table]

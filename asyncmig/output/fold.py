@@ -47,6 +47,11 @@ class ReportFold:
             log.warning(warning)
         self._rejects: Rejects | None = None
 
+    def not_carried(self, found: list[tuple[str, str, str, int]]) -> None:
+        """What the target has no place for: (table, field, reason, records), from the
+        target's conversion."""
+        self._report.not_carried = list(found)
+
     def started(self, facts: StartFacts) -> None:
         """What the start found: warnings, a resume's kept files, the backup."""
         report = self._report

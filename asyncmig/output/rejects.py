@@ -22,6 +22,7 @@ import msgspec
 from asyncmig.errors import ConfigError, WriteFailed, describe_os_error
 from asyncmig.output.originals import Originals, read_excerpt
 from asyncmig.results import Rejection
+from asyncmig.source import redact
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,7 +36,9 @@ log = logging.getLogger("asyncmig")
 #: Rejections kept in memory (for the summary); the rejects file holds every one.
 SAMPLE: Final = 100
 
-Outcome = Literal["rejected", "orphaned", "duplicate", "damaged", "unreadable", "rekeyed"]
+Outcome = Literal[
+    "rejected", "orphaned", "duplicate", "damaged", "unreadable", "rekeyed", "not_carried"
+]
 
 
 class LineError(msgspec.Struct, frozen=True):
@@ -116,6 +119,26 @@ class Rejects:
                 out.close()
             except OSError as error:
                 raise self._failed(error) from error
+
+    def reopen(self) -> None:
+        """Append to the file again, after the load (what the target did not carry)."""
+        if self.path is None or self._out is not None:
+            return
+        try:
+            self._out = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND), "ab")
+        except OSError as error:
+            raise self._failed(error) from error
+
+    def not_carried(self, row: tuple[str, str, str, str, str, str | None]) -> None:
+        """A record (field ``*``) or a field the target has no place for, migrated all the
+        same: (source file, table, id, field, reason, the record or the field's JSON)."""
+        file, table, record_id, field, reason, value = row
+        kept = None
+        if value is not None:
+            kept = msgspec.Raw(redact.original(value.encode(), table) if field == "*" else value)
+        path = None if field == "*" else f"$.{field}"
+        line = [LineError(path, reason)]
+        self._write(RejectLine(file, None, None, table, record_id, "not_carried", line, kept))
 
     @property
     def exceeded(self) -> bool:

@@ -68,6 +68,15 @@ class Report(msgspec.Struct, kw_only=True):
     earlier: EarlierRuns | None = None
     #: The space a real run needs, per file system (a dry run prints it).
     disk: list[DiskNeed] = msgspec.field(default_factory=list)
+    #: What the target has no place for, per (table, field, reason): the records (or
+    #: fields) kept in the database's ``asyncmig_not_carried`` table instead.
+    not_carried: list[tuple[str, str, str, int]] = msgspec.field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        """The database written (``--target``)."""
+        chosen = self.options.target if self.options is not None else None
+        return chosen or "octoprompt-0.6"
 
     @property
     def totals(self) -> Counts:
@@ -185,6 +194,7 @@ def detail_lines(report: Report) -> list[str]:
     lines.extend(_rejection_lines(report))
     lines.extend(_rekey_lines(report))
     lines.extend(_session_lines(report))
+    lines.extend(_target_lines(report))
     lines.append("")
     if report.stopped:
         lines.append(f"stopped early: {report.stopped}")
@@ -192,6 +202,28 @@ def detail_lines(report: Report) -> list[str]:
     if report.dry_run:
         lines.extend(_estimate_lines(report))
     lines.append(rejects_line(report))
+    return lines
+
+
+def _target_lines(report: Report) -> list[str]:
+    """Which server reads the database, and what it had no place for."""
+    if report.target == "octoprompt-0.6":
+        return [
+            "target: the OctoPrompt v0.6.0 database (the migration guide's); OctoPrompt "
+            "v0.9 and later and Promptliano do not read it: for them, migrate with "
+            "--target promptliano-0.12"
+        ]
+    lines = [f"target: {report.target} (the Promptliano v0.12 server's database)"]
+    if report.not_carried:
+        total = sum(count for *_, count in report.not_carried)
+        lines.append(
+            f"not carried (no place in the target; kept in the database's "
+            f"asyncmig_not_carried table and listed in the rejects file): {total:,}"
+        )
+        lines.extend(
+            f"  {table}.{field}: {count:,} ({reason})"
+            for table, field, reason, count in report.not_carried
+        )
     return lines
 
 

@@ -22,6 +22,7 @@ POINTS: Final = (
     "loaded",
     "rekey",
     "rekeyed",
+    "convert",
     "index",
     "analyze",
     "optimize",

@@ -56,12 +56,17 @@ def wal_peak(batch_bytes: int) -> int:
     return _pragma("wal_autocheckpoint") * _pragma("page_size") + WAL_BATCHES * batch_bytes
 
 
-def needs(options: Options, *, load_bytes: int, backup_bytes: int) -> tuple[DiskNeed, ...]:
+def needs(
+    options: Options, *, load_bytes: int, backup_bytes: int, convert: bool = False
+) -> tuple[DiskNeed, ...]:
     """What a run loading ``load_bytes`` of JSON and backing up ``backup_bytes`` (the old
-    database's copy included) needs, one entry per file system."""
+    database's copy included) needs, one entry per file system; ``convert``: the target's
+    finishing steps write the rows again (into the file and its WAL, in one transaction)."""
     database = int(load_bytes * DB_PER_JSON_BYTE) + DB_FLOOR
     wal = wal_peak(options.batch_bytes)
     parts = [(options.db.parent, database, "the database"), (options.db.parent, wal, "its WAL")]
+    if convert:
+        parts.append((options.db.parent, 2 * database, "the conversion"))
     if backup_bytes:
         parts.append((options.backup_parent, backup_bytes, "the backup"))
     found: dict[int, tuple[Path, list[tuple[int, str]]]] = {}

@@ -4,6 +4,7 @@ updated_at)``, with the record itself as compact JSON in ``data`` (spec section 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.source.layout import ENTITIES
@@ -39,6 +40,9 @@ for _table, *_columns in (
         _expr = f"json_extract(data, '$.{_column[2:]}')" if _column.startswith("$.") else _column
         INDEXES[f"idx_{_table}_{_column.removeprefix('$.')}"] = (_table, _expr)
 
+#: The migration guide's database (the server itself looks in its data folder).
+DEFAULT_DB: Final = Path("data/octoprompt.db")
+
 TABLE_DDL: Final = (
     "CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, data JSON NOT NULL, "
     "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
@@ -65,6 +69,24 @@ class OctoPrompt06:
     name = "octoprompt-0.6"
     tables = TABLES
 
+    converts = False
+    also_known: frozenset[str] = frozenset()
+
+    def staged(self, table: str) -> str:
+        return table  # the load writes the server's own tables
+
+    def default_db(self) -> Path:
+        return DEFAULT_DB
+
+    def user_tables(self) -> Sequence[str]:
+        return TABLES
+
+    def not_carried(self) -> str | None:
+        return None
+
+    def not_carried_records(self) -> str | None:
+        return None
+
     def schema(self) -> Sequence[str]:
         # An empty database the server already opened has the indexes: they go until the
         # load is done, and are built once after it.
@@ -90,8 +112,17 @@ class OctoPrompt06:
     def definitions(self) -> Sequence[str]:
         return [*(TABLE_DDL.format(table=t) for t in TABLES), *map(_index, INDEXES)]
 
+    def final_tables(self) -> Sequence[str]:
+        return TABLES
+
+    def holder(self, table: str) -> str | None:
+        return table
+
     def read_back(self, table: str) -> str:
         return f"SELECT id, CAST(data AS BLOB), created_at, updated_at FROM main.{table}"
+
+    def expect(self, table: str) -> str | None:
+        return None  # the source row is the row
 
 
 def _index(name: str) -> str:

@@ -98,7 +98,9 @@ class Database:
         return dict(self.conn.execute("SELECT key, value FROM asyncmig_run").fetchall())
 
     def tables(self) -> frozenset[str]:
-        return frozenset(t for t in self.target.tables if self._has_table(t))
+        return frozenset(
+            t for t in self.target.tables if self._has_table(self.target.holder(t) or "")
+        )
 
     def _has_table(self, name: str) -> bool:
         query = "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?"
@@ -129,11 +131,17 @@ class Database:
     def compare(
         self, check: TableCheck, rows: Sequence[Row], details: Sequence[str] = ()
     ) -> list[bool]:
-        """Compare each expected row with the row the database holds under its id (a
-        problem names ``details[i]`` when given); whether each matched."""
-        stored = dict(self._stored(check.table, [r[0] for r in rows]))
+        """Compare each expected row, as the target stores it, with the row the database
+        holds under its id (a problem names ``details[i]`` when given); whether each
+        matched (a row the target keeps none of by design matches)."""
+        mapped = self._as_stored(check.table, rows)
+        stored = dict(self._stored(check.table, [r[0] for r in mapped if r is not None]))
         matched = []
-        for at, (row_id, data, created_at, updated_at) in enumerate(rows):
+        for at, row in enumerate(mapped):
+            if row is None:
+                matched.append(True)
+                continue
+            row_id, data, created_at, updated_at = row
             why = details[at] if at < len(details) else ""
             got = stored.get(row_id)
             if got is None:
@@ -142,6 +150,15 @@ class Database:
                 check.add(row_id, "altered", "; ".join(filter(None, (differs, why))))
             matched.append(got is not None and not differs)
         return matched
+
+    def _as_stored(self, table: str, rows: Sequence[Row]) -> list[Row | None]:
+        """The rows as the target stores them (a converting target's mapping); None for
+        a row it keeps none of by design."""
+        query = self.target.expect(table)
+        if query is None:
+            return list(rows)
+        mapped = [self.conn.execute(query, row).fetchone() for row in rows]
+        return [row if row is not None and row[1] is not None else None for row in mapped]
 
     def _stored(self, table: str, ids: list[str]) -> Iterator[tuple[str, tuple[object, ...]]]:
         if table not in self.present:
@@ -157,9 +174,10 @@ class Database:
         table = check.table
         if table not in self.present:
             return
-        check.stored = self.conn.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+        rows = f"({self.target.read_back(table)})"
+        check.stored = self.conn.execute(f"SELECT count(*) FROM {rows}").fetchone()[0]
         extra = (
-            f"SELECT id FROM main.{table} AS m WHERE NOT EXISTS "
+            f"SELECT id FROM {rows} AS m WHERE NOT EXISTS "
             "(SELECT 1 FROM temp.expected AS e WHERE e.tbl = ? AND e.id = m.id)"
         )
         for (row_id,) in self.conn.execute(extra, (table,)):
@@ -173,7 +191,7 @@ class Database:
         for column in columns:
             query = (
                 f"SELECT {key}, typeof({column}) FROM main.{check.table} "
-                f"WHERE typeof({column}) != 'text'"
+                f"WHERE typeof({column}) NOT IN ('text', 'null')"  # NULL: a nullable column
             )
             for row_id, kind in self.conn.execute(query):
                 check.add(str(row_id), "not text", f"{column} is stored as {kind}")

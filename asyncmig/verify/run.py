@@ -25,7 +25,7 @@ from asyncmig.options import default_workers
 from asyncmig.output.progress import NullProgress
 from asyncmig.source.messages import Done, Failed, Job, Rows
 from asyncmig.source.plan import Plan, plan_run
-from asyncmig.targets.octoprompt import TARGET
+from asyncmig.targets import by_name
 from asyncmig.verify.database import Database
 from asyncmig.verify.derive import Derivation
 from asyncmig.verify.result import LISTED, TableCheck, Verification
@@ -57,7 +57,7 @@ async def verify(
     plan, database = await anyio.to_thread.run_sync(_open, data_dir, db)
     try:
         settings, notes = _settings(database.run_values(), db, data_dir)
-        tables = {t: TableCheck(t) for t in TARGET.tables}
+        tables = {t: TableCheck(t) for t in database.target.tables}
         result = Verification(str(data_dir), str(db), settings, tables, notes=notes)
         result.schema = await anyio.to_thread.run_sync(
             schema_problems, database.conn, database.expected
@@ -86,7 +86,8 @@ def _open(data_dir: Path, db: Path) -> tuple[Plan, Database]:
     if not db.is_file():
         raise ConfigError(f"database {db} does not exist")
     plan = plan_run(data_dir, db)
-    return plan, Database.open(db, TARGET)
+    found = ledger.read(db)  # the target the migration wrote
+    return plan, Database.open(db, by_name(found.run.target if found else None))
 
 
 def _settings(

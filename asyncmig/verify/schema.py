@@ -45,7 +45,7 @@ class Expected:
                 scratch.execute(statement)
             tables = {
                 t: [tuple(c[1:6]) for c in scratch.execute(f"PRAGMA table_info({t})")]
-                for t in target.tables
+                for t in target.final_tables()
             }
             query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
             indexes = dict(scratch.execute(query).fetchall())
@@ -53,8 +53,9 @@ class Expected:
         return cls(tables, indexes, objects)
 
     def text_columns(self, table: str) -> tuple[str, list[str]]:
-        """``table``'s primary key column, and the columns whose values must be TEXT."""
-        columns = self.tables[table]
+        """``table``'s primary key column, and the columns whose values must be TEXT (none
+        for a source table the target converts)."""
+        columns = self.tables.get(table, [])
         key = next((str(c[0]) for c in columns if c[4] == 1), "rowid")
         return key, [str(c[0]) for c in columns if str(c[1]).upper() in TEXT_TYPES]
 

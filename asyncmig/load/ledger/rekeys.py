@@ -137,15 +137,16 @@ async def listing(conn: aiosqlite.Connection) -> AsyncIterator[Moved]:
         last = rows[-1][0]
 
 
-async def undo(conn: aiosqlite.Connection, drop_from: int) -> None:
+async def undo(writer: Writer, drop_from: int) -> None:
     """Before files from number ``drop_from`` on are loaded again: take every moved record
     out of its table (the move is made again, once every record is known again) and forget
     the records those files met."""
+    conn = writer.conn
     cursor = await conn.execute("SELECT DISTINCT tbl FROM asyncmig_rekeys WHERE new_id IS NOT NULL")
     for (table,) in await cursor.fetchall():
         await conn.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT new_id FROM asyncmig_rekeys WHERE tbl = ? "
-            "AND new_id IS NOT NULL)",
+            f"DELETE FROM {writer.stored(table)} WHERE id IN (SELECT new_id FROM "
+            "asyncmig_rekeys WHERE tbl = ? AND new_id IS NOT NULL)",
             (table,),
         )
     await conn.execute("UPDATE asyncmig_rekeys SET new_id = NULL")

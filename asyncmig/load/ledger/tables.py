@@ -55,6 +55,12 @@ class RunSettings(msgspec.Struct, frozen=True, kw_only=True):
     rejects: str | None = None
     #: True once the records whose id was taken hold their new ids (the step after the load).
     rekeyed: bool | None = None
+    #: The target written (``--target``); None: a database of an older asyncmig, which
+    #: wrote OctoPrompt v0.6.0 only.
+    target: str | None = None
+    #: True once a converting target's finishing step has moved the rows out of its staging
+    #: tables (a resume can then only finish).
+    converted: bool | None = None
 
 
 class FileRecord(msgspec.Struct, frozen=True):

@@ -54,7 +54,7 @@ async def plan_files(writer: Writer, sources: Sequence[SourceFile], *, drop_from
         )
         row = await cursor.fetchone()
         if row and row[0]:
-            await rekeys.undo(conn, drop_from)
+            await rekeys.undo(writer, drop_from)
         cursor = await conn.execute(
             "SELECT tbl, min(first_rowid) FROM asyncmig_files WHERE file_no >= ? "
             "AND first_rowid IS NOT NULL GROUP BY tbl",
