@@ -294,3 +294,24 @@ def test_the_waiting_records_are_read_in_seq_order_without_a_sort() -> None:
         )
     assert "TEMP B-TREE" not in plan, plan
     assert "asyncmig_rekeys_old" not in plan, plan
+
+
+def test_moved_records_are_kept_once_and_moved_again_after_a_change(tmp_path: Path) -> None:
+    """The finished database keeps no second copy of a moved record's data; a resume that
+    loads a later file again takes the data back from the table and moves it again."""
+    root = tmp_path / "data"
+    _bulk_sync_root(root)
+    chat = {"id": T0 + 7, "title": "c", "created": T0, "updated": T0}
+    _write(root, "chat_storage/chats.json", {str(T0 + 7): chat})
+    db = tmp_path / "k.db"
+    args = ("--data-dir", root, "--db", db, "--no-backup")
+    assert run_cli(*args, env={"ASYNCMIG_KILL_AT": "index:1"}).returncode == -9
+    with closing(sqlite3.connect(db)) as conn:
+        kept = conn.execute("SELECT count(*), sum(length(data)) FROM asyncmig_rekeys").fetchone()
+    assert kept == (4, 0)
+    _write(root, "chat_storage/chats.json", {str(T0 + 7): chat | {"title": "renamed"}})
+    resumed = run_cli(*args, "--resume")
+    assert resumed.returncode == 3, resumed.stdout + resumed.stderr
+    _migrate(root, tmp_path / "fresh.db")
+    assert _all_rows(db) == _all_rows(tmp_path / "fresh.db")
+    assert db_rows(db, "chats") == db_rows(tmp_path / "fresh.db", "chats")

@@ -52,7 +52,7 @@ async def move_waiting(
             faults.reached("rekey")
         if not writer.digests and "tickets" in tables:
             await _follow_in_tickets(writer)
-        await rekeys.mark_done(writer)
+        await rekeys.mark_done(writer)  # and the moved records' data is the table's now
     faults.reached("rekeyed")
     await _list(writer, rejects)
     return moved
@@ -73,7 +73,7 @@ async def _move_table(writer: Writer, table: str) -> int:
     held = 0
     async for record in rekeys.waiting(writer, table):
         new_id = str(await ids.above(int(record.old_id)))
-        data = record.data if writer.digests else with_id(record.data, record.old_id, new_id)
+        data = record.data if writer.digests else rekeys.with_id(record.data, record.old_id, new_id)
         rows.append((new_id, data, record.created_at, record.updated_at))
         seqs.append((new_id, record.seq))
         held += len(data)
@@ -92,17 +92,6 @@ async def _insert(writer: Writer, table: str, rows: list[Row], seqs: list[tuple[
         await rekeys.moved(writer, seqs)
         rows.clear()
         seqs.clear()
-
-
-def with_id(data: bytes, old_id: str, new_id: str) -> bytes:
-    """The record's compact JSON with its ``id`` changed (it comes first in every Struct
-    that re-keys; any other order is decoded, changed and encoded again in its order)."""
-    head = b'{"id":' + old_id.encode() + b","
-    if data.startswith(head):
-        return b'{"id":' + new_id.encode() + b"," + data[len(head) :]
-    record = _object.decode(data)
-    record["id"] = int(new_id)
-    return _encoder.encode(record)
 
 
 async def _follow_in_tickets(writer: Writer) -> None:
