@@ -240,7 +240,7 @@ def _as_an_ordinary_user() -> Callable[[], None] | None:
     return drop
 
 
-def test_an_unreadable_data_file_stops_the_backup_with_a_message(
+def test_an_unreadable_data_file_is_refused_before_anything_is_written(
     data: Path, tmp_path: Path
 ) -> None:
     secret = data / "chat_storage/chats.json"
