@@ -22,8 +22,8 @@ import contextlib
 import functools
 import io
 import json
+import os
 import re
-import secrets
 import sqlite3
 import sys
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -46,7 +46,7 @@ _OPENERS: Final = frozenset(b"[{")
 #: characters in planes 15 and 16, the first one that no string of the record uses.
 _MARK_BLOCKS: Final = tuple(range(0xF0000, 0x10F800, 0x800))
 #: The marker standing in for a value nested too deep (unguessable: no record holds it).
-TOO_DEEP: Final = f"\x00asyncmig-too-deep-{secrets.token_hex(8)}"
+TOO_DEEP: Final = f"\x00asyncmig-too-deep-{os.urandom(8).hex()}"  # secrets costs 6 ms of import
 _TOO_DEEP_JSON: Final = json.dumps(TOO_DEEP).encode()
 TOO_DEEP_FOUND: Final = TOO_DEEP[1:].encode()
 #: The deepest nesting measured for (beyond it, no SQLite is assumed to go).
