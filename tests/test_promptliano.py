@@ -532,3 +532,32 @@ def test_dry_run_counts_the_space_of_the_conversion(
     assert "the conversion" not in run_cli(*args).stdout
     assert "the conversion" in run_cli(*args, *TARGET).stdout
     assert not list(tmp_path.iterdir())  # a dry run makes no file, for either target
+
+
+def test_a_fraction_where_promptliano_stores_whole_numbers_is_rounded_and_kept(
+    tmp_path: Path,
+) -> None:
+    """Sizes and task order are numbers in the JSON-era schema, whole numbers in
+    Promptliano's: the row holds the rounded value, the fraction is kept beside it."""
+    t0 = 1_700_000_000_000
+    root = tmp_path / "data"
+    (root / "project_storage" / "project_data" / str(t0)).mkdir(parents=True)
+    project = {"id": t0, "name": "p", "description": "", "path": "/p", "created": t0, "updated": t0}
+    (root / "project_storage/projects.json").write_text(json.dumps({str(t0): project}))
+    record = {"id": t0 + 1, "projectId": t0, "name": "a.py", "path": "a.py", "extension": ".py",
+              "size": 12.5, "content": "x", "summary": None, "summaryLastUpdated": None,
+              "meta": None, "checksum": None, "created": t0, "updated": t0}  # fmt: skip
+    files = root / "project_storage" / "project_data" / str(t0) / "files.json"
+    files.write_text(json.dumps({str(t0 + 1): record}))
+    db = tmp_path / "p.db"
+    done = run_cli("--data-dir", root, "--db", db, "--target", "promptliano-0.12", "--no-backup")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with closing(sqlite3.connect(db)) as conn:
+        size = conn.execute("SELECT size, typeof(size) FROM files").fetchone()
+        kept = conn.execute(
+            "SELECT value FROM asyncmig_not_carried WHERE tbl = 'project_files' AND field = 'size'"
+        ).fetchall()
+    assert size == (13, "integer")  # SQLite's round: half away from zero
+    assert [float(value) for (value,) in kept] == [12.5]
+    verified = run_cli("verify", "--data-dir", root, "--db", db)
+    assert verified.returncode == 0, verified.stdout

@@ -53,6 +53,16 @@ _METADATA: Final = (
 )
 
 
+def _whole(field: str) -> str:
+    """A JSON number as the INTEGER column holding it: whole (its server reads each row back
+    through a schema of integers); a fraction is kept in ``asyncmig_not_carried``."""
+    return f"CAST(round({_j(field)}) AS INTEGER)"
+
+
+#: (source table, field) of numbers the spec allows any and Promptliano stores whole.
+_WHOLE: Final = (("project_files", "size"), ("ticket_tasks", "orderIndex"))
+
+
 def rows(stage: Callable[[str], str]) -> list[tuple[str, str, dict[str, str], str]]:
     """(target table, source table, {column: expression over the staging row ``s``},
     condition), parents first."""
@@ -67,7 +77,7 @@ def rows(stage: Callable[[str], str]) -> list[tuple[str, str, dict[str, str], st
         ("files", "project_files", {
             "id": f"{_j('projectId')} || '_' || {_j('path')}", "project_id": _j("projectId"),
             "name": _j("name"), "path": _j("path"), "extension": _j("extension"),
-            "size": _j("size"), "content": _j("content"), "meta": _j("meta"),
+            "size": _whole("size"), "content": _j("content"), "meta": _j("meta"),
             "checksum": _j("checksum"), **ts,
         }, has_project),
         ("chats", "chats", {
@@ -102,7 +112,7 @@ def rows(stage: Callable[[str], str]) -> list[tuple[str, str, dict[str, str], st
             "id": "CAST(s.id AS INTEGER)", "ticket_id": _j("ticketId"), "content": _j("content"),
             "done": _j("done"),
             "status": f"CASE WHEN {_j('done')} THEN 'completed' ELSE 'pending' END",
-            "order_index": _j("orderIndex"), **ts,
+            "order_index": _whole("orderIndex"), **ts,
         }, f"{_j('ticketId')} IN (SELECT id FROM tickets)"),
         ("mcp_server_configs", "mcp_server_configs", {
             "id": "CAST(s.id AS INTEGER)", "project_id": _j("projectId"), "name": _j("name"),
@@ -139,6 +149,12 @@ def _not_carried(stage: Callable[[str], str]) -> list[tuple[str, str, str, str]]
         ("project_files", field, "files has no column for it", f"SELECT s.id, json_quote("
          f"{_j(field)}) FROM {stage('project_files')} AS s WHERE {_j(field)} IS NOT NULL")
         for field in ("summary", "summaryLastUpdated")
+    ]  # fmt: skip
+    lost += [
+        (table, field, "a fraction, where Promptliano stores whole numbers: rounded there",
+         f"SELECT s.id, {_j(field)} FROM {stage(table)} AS s WHERE {_j(field)} != round("
+         f"{_j(field)})")
+        for table, field in _WHOLE
     ]  # fmt: skip
     named = _j("projectId")
     lost += [
