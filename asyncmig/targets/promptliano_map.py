@@ -163,11 +163,15 @@ def _not_carried(stage: Callable[[str], str]) -> list[tuple[str, str, str, str]]
          f"(SELECT 1 FROM projects AS p WHERE p.id = {named})")
         for table in ("chats", "prompts")
     ]  # fmt: skip
-    links = (
-        f"SELECT s.id, {whole} FROM {stage('prompt_projects')} AS s WHERE NOT EXISTS (SELECT "
-        f"1 FROM prompts AS p WHERE p.id = {_j('promptId')} AND p.project_id = {named})"
-    )
-    return [*lost, ("prompt_projects", "*", "a prompt has one project in Promptliano", links)]
+    prompt = f"(SELECT 1 FROM prompts AS p WHERE p.id = {_j('promptId')}"
+    links = f"SELECT s.id, {whole} FROM {stage('prompt_projects')} AS s WHERE "
+    return [
+        *lost,
+        ("prompt_projects", "*", "the link names no migrated prompt",
+         f"{links}NOT EXISTS {prompt})"),
+        ("prompt_projects", "*", "a prompt has one project in Promptliano",
+         f"{links}EXISTS {prompt}) AND NOT EXISTS {prompt} AND p.project_id = {named})"),
+    ]  # fmt: skip
 
 
 def _unwritten(

@@ -121,8 +121,8 @@ def _summary_lines(result: Verification) -> list[str]:
     for check in result.tables.values():
         lines.extend(_describe_rows(check))
     schema_ok = (
-        f"{len(result.tables)} tables, their indexes, nothing else, WAL mode: as asyncmig "
-        "makes them"
+        "the target's tables and indexes, asyncmig's own tables beside them, nothing else, "
+        "WAL mode: as asyncmig makes them"
     )
     lines.extend(_section("schema", result.schema, schema_ok))
     lines.extend(_section("integrity_check", result.integrity, "ok"))
