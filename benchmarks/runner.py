@@ -23,9 +23,12 @@ if TYPE_CHECKING:
 
     from benchmarks.cases import Case
 
-#: Cases run ``python -m benchmarks...`` from any working directory.
+#: Cases run ``python -m benchmarks...`` from any working directory, with bytecode
+#: written and used as an installed asyncmig's is: where PYTHONDONTWRITEBYTECODE is set (a
+#: development machine's habit), every run and every parser process would compile every
+#: module from source, a cost that grows with the code and that no user pays.
 _ENV = {
-    **os.environ,
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
     "PYTHONPATH": os.pathsep.join(
         filter(None, (str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")))
     ),
