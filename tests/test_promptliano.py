@@ -530,7 +530,13 @@ def test_dry_run_counts_the_space_of_the_conversion(
 ) -> None:
     args = ("--data-dir", clean_root.root, "--db", tmp_path / "x.db", "--dry-run", "--quiet")
     assert "the conversion" not in run_cli(*args).stdout
-    assert "the conversion" in run_cli(*args, *TARGET).stdout
+    converting = run_cli(*args, *TARGET).stdout
+    assert "the conversion" in converting
+    # What has no place is counted by a real run; the dry run says so, and what it knows.
+    mcp = ("mcp_server_states", "mcp_tools", "mcp_resources", "mcp_tool_executions")
+    runtime = sum(clean_root.records[t] for t in mcp)
+    assert "a dry run does not convert" in converting
+    assert f"at least the {runtime:,} MCP runtime record(s)" in converting
     assert not list(tmp_path.iterdir())  # a dry run makes no file, for either target
 
 

@@ -205,6 +205,10 @@ def detail_lines(report: Report) -> list[str]:
     return lines
 
 
+#: Tables of records Promptliano has no table for (a dry run can count them).
+_NO_TABLE: Final = ("mcp_server_states", "mcp_tools", "mcp_resources", "mcp_tool_executions")
+
+
 def _target_lines(report: Report) -> list[str]:
     """Which server reads the database, and what it had no place for."""
     if report.target == "octoprompt-0.6":
@@ -214,6 +218,13 @@ def _target_lines(report: Report) -> list[str]:
             "--target promptliano-0.12"
         ]
     lines = [f"target: {report.target} (the Promptliano v0.12 server's database)"]
+    if report.dry_run:
+        runtime = sum(report.tables[t].migrated for t in _NO_TABLE if t in report.tables)
+        lines.append(
+            "not carried: a dry run does not convert, so what has no place in the target is "
+            f"counted by a real run (at least the {runtime:,} MCP runtime record(s): "
+            "Promptliano has no table for them), and kept in its asyncmig_not_carried table"
+        )
     if report.not_carried:
         total = sum(count for *_, count in report.not_carried)
         lines.append(
