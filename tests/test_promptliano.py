@@ -536,6 +536,7 @@ def test_dry_run_counts_the_space_of_the_conversion(
     mcp = ("mcp_server_states", "mcp_tools", "mcp_resources", "mcp_tool_executions")
     runtime = sum(clean_root.records[t] for t in mcp)
     assert "a dry run does not convert" in converting
+    assert "and three times that for the conversion" in converting
     assert f"at least the {runtime:,} MCP runtime record(s)" in converting
     assert not list(tmp_path.iterdir())  # a dry run makes no file, for either target
 

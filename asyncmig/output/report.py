@@ -122,8 +122,10 @@ class Report(msgspec.Struct, kw_only=True):
         """A dry run's guess at a real run's time: twice its own. Measured here, a real run
         (backup included) took 1.55-2.0 times a dry run of the same root, 2 MB to 1 GB:
         both parse the same JSON; the real run also copies it and writes every row. Rough
-        (within about a factor of two): a slow disk slows the real run, not the dry one."""
-        return REAL_RUN_PER_DRY_RUN * self.elapsed
+        (within about a factor of two): a slow disk slows the real run, not the dry one.
+        A Promptliano run then converts what it loaded: three times longer again."""
+        factor = CONVERSION_FACTOR if self.target == "promptliano-0.12" else 1.0
+        return REAL_RUN_PER_DRY_RUN * factor * self.elapsed
 
     @property
     def megabytes_per_second(self) -> float:
@@ -146,6 +148,9 @@ COLUMNS: Final = (
 )
 #: How much longer a real run takes than a dry run of the same root (1.55-2.0 measured).
 REAL_RUN_PER_DRY_RUN: Final = 2.0
+#: How much longer a Promptliano run takes than a v0.6.0 one (2.3x on 100 MB, 3.6x on
+#: 1 GB measured: the staging load, the conversion and a VACUUM).
+CONVERSION_FACTOR: Final = 3.0
 
 
 def _summary_lines(report: Report) -> list[str]:
@@ -309,9 +314,12 @@ def _estimate_lines(report: Report) -> list[str]:
         f"{need.folder} ({need.what})"
         for need in report.disk
     ]
+    how = "twice this dry run's time"
+    if report.target == "promptliano-0.12":
+        how += ", and three times that for the conversion into Promptliano's tables"
     lines.append(
-        f"a real run takes about {_duration(report.estimated_seconds)} (twice this dry "
-        "run's time, as measured here; rough: within about a factor of two)"
+        f"a real run takes about {_duration(report.estimated_seconds)} ({how}, as measured "
+        "here; rough: within about a factor of two)"
     )
     return lines
 
