@@ -568,3 +568,28 @@ def test_a_fraction_where_promptliano_stores_whole_numbers_is_rounded_and_kept(
     assert [float(value) for (value,) in kept] == [12.5]
     verified = run_cli("verify", "--data-dir", root, "--db", db)
     assert verified.returncode == 0, verified.stdout
+
+
+def test_verify_checks_the_project_a_prompt_takes_from_its_first_link(tmp_path: Path) -> None:
+    t0 = 1_700_000_000_000
+    root = tmp_path / "data"
+    (root / "project_storage").mkdir(parents=True)
+    (root / "prompt_storage").mkdir()
+    project = {"name": "p", "description": "", "path": "/p", "created": t0, "updated": t0}
+    projects = {str(t0 + n): {"id": t0 + n, **project} for n in (1, 2)}
+    (root / "project_storage/projects.json").write_text(json.dumps(projects))
+    prompt = {"id": t0 + 9, "name": "ask", "content": "?", "created": t0, "updated": t0}
+    (root / "prompt_storage/prompts.json").write_text(json.dumps({str(t0 + 9): prompt}))
+    links = [{"id": t0 + 20 + n, "promptId": t0 + 9, "projectId": t0 + n} for n in (2, 1)]
+    (root / "prompt_storage/prompt-projects.json").write_text(json.dumps(links))
+    db = tmp_path / "p.db"
+    done = run_cli("--data-dir", root, "--db", db, *TARGET, "--no-backup")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT project_id FROM prompts").fetchone() == (t0 + 2,)
+    assert run_cli("verify", "--data-dir", root, "--db", db).returncode == 0
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE prompts SET project_id = ?", (t0 + 1,))  # the second link's
+    checked = run_cli("verify", "--data-dir", root, "--db", db)
+    assert checked.returncode == 3, checked.stdout
+    assert f"prompts id {t0 + 9}: altered" in checked.stdout

@@ -249,9 +249,11 @@ _UPDATED: Final = {
 #: Verify cannot see the prompt links the conversion read (they were staging rows): a prompt
 #: whose own project exists must have it, any other may have the project of a link.
 _VERIFY_EXPRESSIONS: Final = {
+    # Verify's derivation lists the links it expects in temp.links, in processing order.
     ("prompts", "project_id"): "coalesce((SELECT p.id FROM main.projects AS p WHERE p.id = "
-    "json_extract(s.data, '$.projectId')), (SELECT t.project_id FROM main.prompts AS t "
-    "WHERE t.id = CAST(s.id AS INTEGER)))"
+    "json_extract(s.data, '$.projectId')), (SELECT p.id FROM temp.links AS l JOIN "
+    "main.projects AS p ON p.id = l.project WHERE l.prompt = CAST(s.id AS INTEGER) "
+    "ORDER BY l.seq LIMIT 1))"
 }
 _NOT_CARRIED_RECORD: Final = (
     "EXISTS (SELECT 1 FROM main.asyncmig_not_carried AS n WHERE n.tbl = '{table}' AND "

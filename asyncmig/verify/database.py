@@ -50,6 +50,11 @@ _EXPECTED_DDL: Final = (
     "CREATE TEMP TABLE folds (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, id TEXT NOT NULL,"
     " value TEXT NOT NULL)",
     "CREATE INDEX temp.folds_id ON folds (tbl, id)",
+    # The prompt-project links expected, in processing order: a target that gives a prompt
+    # one project takes its first link's (Promptliano).
+    "CREATE TEMP TABLE links (seq INTEGER PRIMARY KEY, prompt INTEGER NOT NULL,"
+    " project INTEGER NOT NULL)",
+    "CREATE INDEX temp.links_prompt ON links (prompt, seq)",
 )
 
 

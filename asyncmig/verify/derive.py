@@ -48,8 +48,10 @@ FOLD_FROM: Final = {"ticket_file_links": "fileId"}
 FOLD_INTO: Final = {"tickets": "suggestedFileIds"}
 #: Tables whose rows are compared only after the whole source (values fold into them, or
 #: their references follow re-keys made at the end).
+#: Prompts too: a target that gives a prompt one project takes it from the prompt's first
+#: link (Promptliano), and links are read after prompts.
 DEFERRED: Final = frozenset(
-    {e.folds_into for e in ENTITIES if e.folds_into is not None} | set(REFERENCES)
+    {e.folds_into for e in ENTITIES if e.folds_into is not None} | set(REFERENCES) | {"prompts"}
 )
 #: The tables whose colliders record a scope: the tables references name.
 _SCOPED: Final = {ref.table: ref.scope for ref in REFERENCES.values()}
@@ -178,6 +180,11 @@ class Derivation:
         self.database.expect(check.table, [(row[0], mark) for row, mark in kept])
         check.expected += len(kept)
         rows = [row for row, _ in kept]
+        if check.table == "prompt_projects":
+            self.database.conn.executemany(
+                "INSERT INTO temp.links (prompt, project) VALUES (?, ?)",
+                [(_field(row[1], "promptId"), _field(row[1], "projectId")) for row in rows],
+            )
         if check.table in DEFERRED:
             self._defer(check.table, rows, replace=False)
         else:
