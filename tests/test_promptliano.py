@@ -593,3 +593,32 @@ def test_verify_checks_the_project_a_prompt_takes_from_its_first_link(tmp_path: 
     checked = run_cli("verify", "--data-dir", root, "--db", db)
     assert checked.returncode == 3, checked.stdout
     assert f"prompts id {t0 + 9}: altered" in checked.stdout
+
+
+def test_verify_does_not_take_the_database_at_its_word_on_what_had_no_place(
+    both: tuple[GenerateResult, Path, Path], tmp_path: Path
+) -> None:
+    """A record that has a row but was put into asyncmig_not_carried instead, and a record
+    with no place that was not kept there, are both found."""
+    made, _, pl = both
+    db = tmp_path / "pl.db"
+    shutil.copy(pl, db)
+    assert run_cli("verify", "--data-dir", made.root, "--db", db).returncode == 0
+    with closing(sqlite3.connect(db)) as conn, conn:
+        message, data = conn.execute(
+            "SELECT id, json_object('id', id) FROM chat_messages ORDER BY id LIMIT 1"
+        ).fetchone()
+        conn.execute("DELETE FROM chat_messages WHERE id = ?", (message,))
+        conn.execute(
+            "INSERT INTO asyncmig_not_carried (tbl, id, field, reason, value) "
+            "VALUES ('chat_messages', ?, '*', 'made up', ?)",
+            (str(message), data),
+        )
+        (tool,) = conn.execute(
+            "SELECT id FROM asyncmig_not_carried WHERE tbl = 'mcp_tools' LIMIT 1"
+        ).fetchone()
+        conn.execute("DELETE FROM asyncmig_not_carried WHERE tbl = 'mcp_tools' AND id = ?", (tool,))
+    checked = run_cli("verify", "--data-dir", made.root, "--db", db)
+    assert checked.returncode == 3, checked.stdout
+    assert f"chat_messages id {message}: missing" in checked.stdout
+    assert f"mcp_tools id {tool}: missing" in checked.stdout

@@ -270,6 +270,20 @@ def holder(table: str) -> str | None:
     return _HOLDERS.get(table)
 
 
+def _absent(table: str) -> str:
+    """The condition on a source row ``s`` that it has no row of its own: a parent it needs
+    is not in the database, or (files) a record earlier in the conversion's order holds its
+    ``<projectId>_<path>`` (verify lists the first one per key in temp.file_keys)."""
+    _, _, columns, where = next(r for r in rows(lambda t: t) if r[1] == table)
+    absent = f"NOT ({where})"
+    if table == "project_files":
+        absent += (
+            " OR NOT EXISTS (SELECT 1 FROM temp.file_keys AS k WHERE k.key = "
+            f"{columns['id']} AND k.id = s.id)"
+        )
+    return absent
+
+
 def _compared(table: str) -> dict[str, str]:
     """The columns verify compares for a source table: {column: expression over ``s``}."""
     found = next(r for r in rows(lambda t: t) if r[1] == table)
@@ -302,15 +316,23 @@ def read_back(table: str) -> str:
 
 def expect(table: str) -> str:
     """For verify: one source row (bound: id, data, created_at, updated_at) as
-    :func:`read_back` gives it back; ``data`` NULL when the record has no row (it is kept in
-    ``asyncmig_not_carried``)."""
-    absent = _NOT_CARRIED_RECORD.format(table=table)
+    :func:`read_back` gives it back. Whether the record has a row is derived from the
+    source and the parents the database holds, not from what the database says it kept:
+    ``data`` is NULL for a record with no row that ``asyncmig_not_carried`` keeps whole,
+    and a marker no row equals for one it does not keep."""
+    kept = _NOT_CARRIED_RECORD.format(table=table)
+    if table == "prompt_projects":  # or carried as its prompt's project
+        kept += (
+            " OR EXISTS (SELECT 1 FROM main.prompts AS p WHERE p.id = "
+            f"{_j('promptId')} AND p.project_id = {_j('projectId')})"
+        )
+    gone = f"CASE WHEN {kept} THEN NULL ELSE json_array('not kept in asyncmig_not_carried') END"
     if holder(table) is None:
-        data = "NULL"
+        data = gone
     else:
         # JSON-valued expressions as plain text, as the columns hold them
         values = [f"({e}) || ''" if c in _JSON else e for c, e in _compared(table).items()]
-        data = f"CASE WHEN {absent} THEN NULL ELSE json_array({', '.join(values)}) END"
+        data = f"CASE WHEN {_absent(table)} THEN {gone} ELSE json_array({', '.join(values)}) END"
     return (
         f"SELECT s.id, {data}, s.created_at, s.updated_at FROM (SELECT ? AS id, CAST(? AS TEXT) "
         "AS data, ? AS created_at, ? AS updated_at) AS s"

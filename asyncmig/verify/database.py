@@ -55,6 +55,9 @@ _EXPECTED_DDL: Final = (
     "CREATE TEMP TABLE links (seq INTEGER PRIMARY KEY, prompt INTEGER NOT NULL,"
     " project INTEGER NOT NULL)",
     "CREATE INDEX temp.links_prompt ON links (prompt, seq)",
+    # The first file record per <projectId>_<path>, kept ones in processing order, then the
+    # re-keyed ones: the order a target keyed by path gives its rows (Promptliano).
+    "CREATE TEMP TABLE file_keys (key TEXT PRIMARY KEY, id TEXT NOT NULL) WITHOUT ROWID",
 )
 
 
@@ -131,6 +134,14 @@ class Database:
         self.conn.executemany(
             "INSERT INTO temp.expected (tbl, id, digest) VALUES (?, ?, ?)",
             [(table, row_id, digest) for row_id, digest in kept],
+        )
+
+    def file_keys(self, rows: Sequence[Row]) -> None:
+        """Register file records' ``<projectId>_<path>`` keys, the first one per key kept."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO temp.file_keys (key, id) VALUES "
+            "(json_extract(?1, '$.projectId') || '_' || json_extract(?1, '$.path'), ?2)",
+            [(bytes(row[1]), row[0]) for row in rows],
         )
 
     def compare(

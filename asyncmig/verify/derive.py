@@ -180,6 +180,8 @@ class Derivation:
         self.database.expect(check.table, [(row[0], mark) for row, mark in kept])
         check.expected += len(kept)
         rows = [row for row, _ in kept]
+        if check.table == "project_files":
+            self.database.file_keys(rows)
         if check.table == "prompt_projects":
             self.database.conn.executemany(
                 "INSERT INTO temp.links (prompt, project) VALUES (?, ?)",
