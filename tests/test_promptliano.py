@@ -618,7 +618,17 @@ def test_verify_does_not_take_the_database_at_its_word_on_what_had_no_place(
             "SELECT id FROM asyncmig_not_carried WHERE tbl = 'mcp_tools' LIMIT 1"
         ).fetchone()
         conn.execute("DELETE FROM asyncmig_not_carried WHERE tbl = 'mcp_tools' AND id = ?", (tool,))
+        (summary,) = conn.execute(
+            "SELECT id FROM asyncmig_not_carried WHERE tbl = 'project_files' "
+            "AND field = 'summary' LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "UPDATE asyncmig_not_carried SET value = '\"changed\"' WHERE tbl = 'project_files' "
+            "AND field = 'summary' AND id = ?",
+            (summary,),
+        )
     checked = run_cli("verify", "--data-dir", made.root, "--db", db)
     assert checked.returncode == 3, checked.stdout
     assert f"chat_messages id {message}: missing" in checked.stdout
     assert f"mcp_tools id {tool}: missing" in checked.stdout
+    assert f"project_files id {summary}: altered" in checked.stdout

@@ -270,6 +270,43 @@ def holder(table: str) -> str | None:
     return _HOLDERS.get(table)
 
 
+def _kept_fields(table: str) -> list[tuple[str, str]]:
+    """For verify: (field, the value ``asyncmig_not_carried`` must keep for the source row
+    ``s``, NULL when none) of each field of ``table`` that may have no column, as
+    :func:`_not_carried` keeps them."""
+    named = _j("projectId")
+    missing = (
+        f"{named} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM main.projects AS p "
+        f"WHERE p.id = {named})"
+    )
+    fields = {
+        "project_files": [
+            # "|| ''": plain text, as the column holds it (json_quote's result would be
+            # embedded as JSON by json_array, not as the string the column holds)
+            *(
+                (f, f"CASE WHEN {_j(f)} IS NOT NULL THEN json_quote({_j(f)}) || '' END")
+                for f in ("summary", "summaryLastUpdated")
+            ),
+        ],
+        # The kept values are TEXT (the column's affinity): numbers compared as their text.
+        "chats": [("projectId", f"CASE WHEN {missing} THEN CAST({named} AS TEXT) END")],
+        "prompts": [("projectId", f"CASE WHEN {missing} THEN CAST({named} AS TEXT) END")],
+    }.get(table, [])
+    fields += [
+        (field, f"CASE WHEN {_j(field)} != round({_j(field)}) THEN CAST({_j(field)} AS TEXT) END")
+        for source, field in _WHOLE
+        if source == table
+    ]
+    return fields
+
+
+def _kept_value(table: str, field: str, key: str) -> str:
+    return (
+        f"(SELECT n.value FROM main.asyncmig_not_carried AS n WHERE n.tbl = '{table}' AND "
+        f"n.id = {key} AND n.field = '{field}')"
+    )
+
+
 def _absent(table: str) -> str:
     """The condition on a source row ``s`` that it has no row of its own: a parent it needs
     is not in the database, or (files) a record earlier in the conversion's order holds its
@@ -301,13 +338,14 @@ def read_back(table: str) -> str:
             "SELECT * FROM (SELECT NULL AS id, NULL AS data, NULL AS created_at, "
             "NULL AS updated_at WHERE 0)"
         )
-    values = ", ".join(f"t.{c}" for c in _compared(table))
     updated = _UPDATED.get(table, "t.updated_at")
     if table == "project_files":
         source = "main.asyncmig_file_ids AS m JOIN main.files AS t ON t.id = m.file_id"
         key = "m.id"
     else:
         source, key = f"main.{target} AS t", "CAST(t.id AS TEXT)"
+    kept = [_kept_value(table, field, key) for field, _ in _kept_fields(table)]
+    values = ", ".join([*(f"t.{c}" for c in _compared(table)), *kept])
     return (
         f"SELECT * FROM (SELECT {key} AS id, json_array({values}) AS data, t.created_at AS "
         f"created_at, {updated} AS updated_at FROM {source})"
@@ -332,6 +370,7 @@ def expect(table: str) -> str:
     else:
         # JSON-valued expressions as plain text, as the columns hold them
         values = [f"({e}) || ''" if c in _JSON else e for c, e in _compared(table).items()]
+        values += [expected for _, expected in _kept_fields(table)]
         data = f"CASE WHEN {_absent(table)} THEN {gone} ELSE json_array({', '.join(values)}) END"
     return (
         f"SELECT s.id, {data}, s.created_at, s.updated_at FROM (SELECT ? AS id, CAST(? AS TEXT) "
