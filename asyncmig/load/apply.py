@@ -41,8 +41,7 @@ async def apply_file(
     # Orphaned links have no ticket to fold into, whatever --include-orphans says.
     folds = source.entity.folds_into is not None
     writes = orphan_reason is None or (include_orphans and not folds)
-    applying = _Applying(source, batches, rejects, progress, writes, orphan_reason)
-    applying.strict = strict
+    applying = _Applying(source, batches, rejects, progress, writes, orphan_reason, strict)
     applying.counts = earlier or Counts()
     try:
         return await applying.apply(messages)
@@ -63,6 +62,7 @@ class _Applying:
         progress: Progress,
         writes: bool,
         orphan_reason: str | None,
+        strict: bool,
     ) -> None:
         assert source.entity is not None
         self.source, self.batches, self.rejects, self.progress = source, batches, rejects, progress
@@ -71,7 +71,7 @@ class _Applying:
         self.table = source.entity.table
         self.counts = Counts()
         self.warnings: list[str] = []
-        self.strict = False
+        self.strict = strict
 
     async def apply(self, messages: AsyncIterator[Message]) -> FileResult:
         """Every message of the file, in order, to its Done (or Failed, or the stop)."""

@@ -178,14 +178,15 @@ class Rejects:
         self.moved += 1
         if len(self.moved_sample) < SAMPLE:
             self.moved_sample.append(moved)
-        log.info(
-            "%s #%d (%s): id %s was taken, migrated as id %s",
-            moved.path,
-            moved.index,
-            moved.table,
-            moved.old_id,
-            moved.new_id,
-        )
+        if log.isEnabledFor(logging.INFO):  # a root may move tens of thousands
+            log.info(
+                "%s #%d (%s): id %s was taken, migrated as id %s",
+                moved.path,
+                moved.index,
+                moved.table,
+                moved.old_id,
+                moved.new_id,
+            )
         error = LineError("$.id", f"id {moved.old_id} was taken: migrated as id {moved.new_id}")
         self._write(
             RejectLine(moved.path, moved.index, None, moved.table, moved.new_id, "rekeyed", [error])

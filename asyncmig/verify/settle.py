@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from asyncmig.load.ledger.rekeys import with_id
 from asyncmig.verify.derive import FOLD_INTO, REFERENCES
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _rekeyed(conn: sqlite3.Connection, table: str) -> Iterator[_Rekeyed]:
         "ORDER BY c.seq"
     )
     for old, new, data, created_at, updated_at, source in conn.cursor().execute(query, (table,)):
-        fixed = _with_id(data, old, new)
+        fixed = with_id(data, str(old), str(new))
         if table in REFERENCES:
             fixed, _ = _fixed(conn, table, fixed, [])
         yield (str(new), fixed, created_at, updated_at), old, source
@@ -152,17 +153,6 @@ def _follow(conn: sqlite3.Connection, reference: Reference, scope: Any, value: A
         return value
     found = conn.execute(_FOLLOW, (reference.table, int(value), scope)).fetchone()
     return value if found is None else str(found[0])
-
-
-def _with_id(data: bytes, old: int, new: int) -> bytes:
-    """``data`` with its ``id`` changed: every re-keyed record's compact JSON starts with
-    it (its Struct's first field), so the rest is kept byte for byte."""
-    head = b'{"id":' + str(old).encode()
-    if data.startswith(head) and data[len(head) : len(head) + 1] in (b",", b"}"):
-        return b'{"id":' + str(new).encode() + data[len(head) :]
-    record = _decoder.decode(data)
-    record["id"] = new
-    return _encoder.encode(record)
 
 
 def _groups(items: Iterable[_Rekeyed]) -> Iterator[list[_Rekeyed]]:

@@ -193,9 +193,9 @@ async def _take_back(writer: Writer, table: str) -> None:
 def with_id(data: bytes, old_id: str, new_id: str) -> bytes:
     """The record's compact JSON with its ``id`` changed (it comes first in every Struct
     that re-keys; any other order is decoded, changed and encoded again in its order)."""
-    head = b'{"id":' + old_id.encode() + b","
-    if data.startswith(head):
-        return b'{"id":' + new_id.encode() + b"," + data[len(head) :]
+    head = b'{"id":' + old_id.encode()
+    if data.startswith(head) and data[len(head) : len(head) + 1] in (b",", b"}"):
+        return b'{"id":' + new_id.encode() + data[len(head) :]
     record = _object.decode(data)
     record["id"] = int(new_id)
     return _encoder.encode(record)
