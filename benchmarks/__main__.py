@@ -3,6 +3,7 @@
     python -m benchmarks                               # the default set (what results/ holds)
     python -m benchmarks --sizes 100MB --shapes few --cases asyncmig,naive --repeats 5
     python -m benchmarks --sizes 100MB --cases asyncmig -- --workers 2   # asyncmig + options
+    python -m benchmarks --cases asyncmig --against ../base   # this tree against another
 
 Data roots are generated once (cached under ``benchmarks/data/``, keyed by size, shape and
 seed). On each root: one untimed asyncmig run (the warm-up of the page cache, and the
@@ -77,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--work", type=Path, default=HERE / "work", help="databases, converted input")
     add("--out", type=Path, default=HERE / "results", help="where results go (%(default)s)")
     add("--render", action="store_true", help="only remake results.md and charts from results.json")
+    add(
+        "--against",
+        type=Path,
+        metavar="TREE",
+        help="another checkout of asyncmig (e.g. `git worktree add ../base REV`): each asyncmig "
+        "case also runs from it, interleaved round by round with this tree's",
+    )
     add("asyncmig_args", nargs="*", help="after --: options for an extra asyncmig case")
     return parser
 
@@ -119,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     described = machine.describe()
     try:
-        results = _measure(args, select_cases(args.cases, args.asyncmig_args), settings)
+        chosen = select_cases(args.cases, args.asyncmig_args)
+        if args.against:
+            chosen += case_list.against(chosen, args.against)
+        results = _measure(args, chosen, settings)
     except BenchError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 1

@@ -7,11 +7,14 @@ other case copies the data root first. The defaults, backup included, follow it.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 Kind = Literal["asyncmig", "write-floor", "parse-floor", "naive", "sqlite-utils"]
@@ -36,6 +39,8 @@ class Case:
     #: Runs on a sibling of the root (same size and shape) where this share of the project
     #: files and chat messages reuse an id already taken: all different records, re-keyed.
     collide: float = 0.0
+    #: Another checkout of asyncmig the case runs from instead of this one (``--against``).
+    tree: str | None = None
 
 
 #: asyncmig through ``python -m asyncmig``; the first entry is the baseline.
@@ -169,3 +174,21 @@ def command(case: Case, data: Path, db: Path, *, reference: Path, converted: Pat
                 str(converted),
                 *case.args,
             ]
+
+
+def against(cases: Sequence[Case], tree: Path) -> list[Case]:
+    """Each asyncmig case of ``cases`` once more, run from the checkout ``tree`` (its key
+    and label name the tree's commit): before and after a change, measured side by side."""
+    git = shutil.which("git")
+    found = git and subprocess.run(
+        [git, "-C", str(tree), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    rev = found.stdout.strip() if found and found.returncode == 0 else tree.name
+    return [
+        replace(case, key=f"{case.key}@{rev}", label=f"{case.label}, at {rev}", tree=str(tree))
+        for case in cases
+        if case.kind == "asyncmig" and case.tree is None
+    ]

@@ -23,16 +23,25 @@ if TYPE_CHECKING:
 
     from benchmarks.cases import Case
 
+
 #: Cases run ``python -m benchmarks...`` from any working directory, with bytecode
 #: written and used as an installed asyncmig's is: where PYTHONDONTWRITEBYTECODE is set (a
 #: development machine's habit), every run and every parser process would compile every
 #: module from source, a cost that grows with the code and that no user pays.
-_ENV = {
-    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-    "PYTHONPATH": os.pathsep.join(
-        filter(None, (str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")))
-    ),
-}
+def case_env(tree: str | None = None) -> dict[str, str]:
+    """The environment of a run: this checkout first on the path, or ``tree`` (a case
+    ``--against`` another checkout, whose ``python -m asyncmig`` is that tree's). Safe-path
+    mode keeps the working folder off the path: run from a checkout, it would come first,
+    and an editable install's finder after it, whichever tree the case names."""
+    first = tree or str(Path(__file__).resolve().parent.parent)
+    return {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+        "PYTHONSAFEPATH": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, (first, os.environ.get("PYTHONPATH")))),
+    }
+
+
+_ENV: Final = case_env()
 
 #: Roots this big get no per-case warm-up (the root's warm-up run stands in), and their
 #: slow cases run fewer times: what keeps the default set within 10 minutes on 2 cores.
@@ -224,7 +233,7 @@ def _run(case: Case, root: Root, db: Path, want: dict[str, int]) -> Run:
     if case.kind == "write-floor" and case.args and not made.exists():
         _run(case_list.PROMPTLIANO, root, made, want)  # untimed, like the warm-up
     command = case_list.command(case, root.data, db, reference=root.reference, converted=folder)
-    measured = measure(command, env=_ENV)
+    measured = measure(command, env=case_env(case.tree) if case.tree else _ENV)
     if measured.returncode != 0:
         raise BenchError(
             f"{case.key} exited {measured.returncode}: {' '.join(command)}\n"

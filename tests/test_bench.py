@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import sys
 import textwrap
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
 
+import asyncmig
 from benchmarks import cases as case_list
 from benchmarks.generate import generate
 from benchmarks.measure import measure
 from benchmarks.naive import main as naive_main
 from benchmarks.runner import BenchError, Root, Settings, data_root, plan_runs, run_root
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 TINY = 200 * 1024
 
@@ -147,3 +146,22 @@ def test_the_rekeying_pair_runs_on_both_roots(tmp_path: Path) -> None:
     sibling = root.colliding(0.05, 3)
     assert colliding.records == sum(root_counts(sibling.path).values())
     assert all(len(r.runs) == 1 and r.runs[0].peak_tree_rss > 0 for r in results)
+
+
+def test_against_runs_each_asyncmig_case_from_the_other_tree_too(tmp_path: Path) -> None:
+    tree = tmp_path / "base"
+    shutil.copytree(
+        Path(asyncmig.__file__).parent, tree / "asyncmig", ignore=shutil.ignore_patterns("*.pyc")
+    )
+    by_key = {c.key: c for c in case_list.CASES}
+    chosen = [by_key["asyncmig"], by_key["naive"]]
+    twins = case_list.against(chosen, tree)
+    assert [(c.key, c.tree) for c in twins] == [("asyncmig@base", str(tree))]
+    path = data_root(TINY, "many", 3, tmp_path / "cache")
+    root = Root(path, "many", TINY, tmp_path / "work" / path.name)
+    results = run_root(root, [*chosen, *twins], Settings(repeats=1, warmup=0, sweep_size=TINY))
+    assert [r.case for r in results] == ["asyncmig", "naive", "asyncmig@base"]
+    assert len(results[-1].runs) == 1
+    # Its rows were checked like every case's; its modules were imported from the copy
+    # (bytecode is written for the runs, so the copy now holds its own).
+    assert list((tree / "asyncmig").rglob("__pycache__/*.pyc"))
