@@ -14,10 +14,11 @@ written. Every such field and record is kept in ``asyncmig_not_carried``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+import itertools
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 
 def _j(field: str, row: str = "s") -> str:
@@ -130,48 +131,87 @@ def _insert(stage: Callable[[str], str], row: tuple[str, str, dict[str, str], st
     )
 
 
-def _not_carried(stage: Callable[[str], str]) -> list[tuple[str, str, str, str]]:
-    """(source table, field (``*``: the record), reason, the SELECT of (id, value) of each
-    record affected); a record is kept whole, a field as its JSON value."""
+class _Lost(NamedTuple):
+    """Records of one source table (staging row ``s``) that lose ``field`` (``*``: the whole
+    record) for ``reason``: those where ``where`` holds, each kept with ``value``."""
+
+    table: str
+    field: str
+    reason: str
+    value: str
+    where: str
+
+
+def _not_carried(stage: Callable[[str], str]) -> list[_Lost]:
+    """What has no place in Promptliano, each table's entries side by side (one scan of its
+    staging table reads them all, see :func:`_keep`); a record is kept whole, a field as
+    its JSON value."""
     whole = "CAST(s.data AS TEXT)"
-    mcp = ("mcp_server_states", "mcp_tools", "mcp_resources", "mcp_tool_executions")
-    lost = [
-        (t, "*", "Promptliano has no table for it", f"SELECT s.id, {whole} FROM {stage(t)} AS s")
-        for t in mcp
-    ]
-    lost += [
-        (source, "*", f"no row in {table}: a parent it needs is missing, or an earlier "
-         "record has its id", f"SELECT s.id, {whole} FROM {stage(source)} AS s WHERE "
-         + _unwritten(table, source, columns, where, stage))
-        for table, source, columns, where in rows(stage)
-    ]  # fmt: skip
-    lost += [
-        ("project_files", field, "files has no column for it", f"SELECT s.id, json_quote("
-         f"{_j(field)}) FROM {stage('project_files')} AS s WHERE {_j(field)} IS NOT NULL")
-        for field in ("summary", "summaryLastUpdated")
-    ]  # fmt: skip
-    lost += [
-        (table, field, "a fraction, where Promptliano stores whole numbers: rounded there",
-         f"SELECT s.id, {_j(field)} FROM {stage(table)} AS s WHERE {_j(field)} != round("
-         f"{_j(field)})")
-        for table, field in _WHOLE
-    ]  # fmt: skip
+    fields: dict[str, list[_Lost]] = {
+        "project_files": [
+            _Lost("project_files", f, "files has no column for it", f"json_quote({_j(f)})",
+                  f"{_j(f)} IS NOT NULL")
+            for f in ("summary", "summaryLastUpdated")
+        ],
+    }  # fmt: skip
+    for table, field in _WHOLE:
+        fields.setdefault(table, []).append(
+            _Lost(table, field, "a fraction, where Promptliano stores whole numbers: rounded "
+                  "there", _j(field), f"{_j(field)} != round({_j(field)})")
+        )  # fmt: skip
     named = _j("projectId")
-    lost += [
-        (table, "projectId", "it names no project: the row has project_id NULL", f"SELECT "
-         f"s.id, {named} FROM {stage(table)} AS s WHERE {named} IS NOT NULL AND NOT EXISTS "
-         f"(SELECT 1 FROM projects AS p WHERE p.id = {named})")
-        for table in ("chats", "prompts")
-    ]  # fmt: skip
+    for table in ("chats", "prompts"):
+        fields.setdefault(table, []).append(
+            _Lost(table, "projectId", "it names no project: the row has project_id NULL", named,
+                  f"{named} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM projects AS p WHERE "
+                  f"p.id = {named})")
+        )  # fmt: skip
+    mcp = ("mcp_server_states", "mcp_tools", "mcp_resources", "mcp_tool_executions")
+    lost = [_Lost(t, "*", "Promptliano has no table for it", whole, "1") for t in mcp]
+    for table, source, columns, where in rows(stage):
+        # Each row of ``table`` comes from one staging row of ``source``: with as many rows
+        # as staging rows, none is unwritten, and SQLite tests this once, before any scan.
+        fewer = f"(SELECT count(*) FROM {table}) < (SELECT count(*) FROM {stage(source)})"
+        lost.append(
+            _Lost(source, "*", f"no row in {table}: a parent it needs is missing, or an "
+                  "earlier record has its id", whole,
+                  f"{fewer} AND ({_unwritten(table, source, columns, where, stage)})")
+        )  # fmt: skip
+        lost += fields.pop(source, [])
     prompt = f"(SELECT 1 FROM prompts AS p WHERE p.id = {_j('promptId')}"
-    links = f"SELECT s.id, {whole} FROM {stage('prompt_projects')} AS s WHERE "
     return [
         *lost,
-        ("prompt_projects", "*", "the link names no migrated prompt",
-         f"{links}NOT EXISTS {prompt})"),
-        ("prompt_projects", "*", "a prompt has one project in Promptliano",
-         f"{links}EXISTS {prompt}) AND NOT EXISTS {prompt} AND p.project_id = {named})"),
+        *(entry for entries in fields.values() for entry in entries),
+        _Lost("prompt_projects", "*", "the link names no migrated prompt", whole,
+              f"NOT EXISTS {prompt})"),
+        _Lost("prompt_projects", "*", "a prompt has one project in Promptliano", whole,
+              f"EXISTS {prompt}) AND NOT EXISTS {prompt} AND p.project_id = {named})"),
     ]  # fmt: skip
+
+
+def _keep(stage: Callable[[str], str], lost: Sequence[_Lost]) -> str:
+    """The statement keeping what ``lost`` (entries of one table) names, reading the
+    staging table once: every condition is a JSON lookup into a record that may hold a
+    whole source file, and SQLite parses a record once for all the lookups of its row."""
+    table = lost[0].table
+    insert = "INSERT INTO asyncmig_not_carried (tbl, field, reason, id, file, value) "
+    keep = f"SELECT '{table}', '{{0.field}}', '{{0.reason}}', s.id, {_SOURCE.format(table)}, "
+    if len(lost) == 1:
+        return f"{insert}{keep.format(lost[0])}{lost[0].value} FROM {stage(table)} AS s WHERE " + (
+            lost[0].where
+        )
+    found = ", ".join(
+        f"({e.where}) AS c{n}, CASE WHEN {e.where} THEN {e.value} END AS v{n}"
+        for n, e in enumerate(lost)
+    )
+    any_of = " OR ".join(f"({e.where})" for e in lost)
+    return (
+        f"WITH m AS MATERIALIZED (SELECT s.rowid AS rowid, s.id AS id, {found} FROM "
+        f"{stage(table)} AS s WHERE {any_of}) {insert}"
+        + " UNION ALL ".join(
+            f"{keep.format(e)}s.v{n} FROM m AS s WHERE s.c{n}" for n, e in enumerate(lost)
+        )
+    )
 
 
 def _unwritten(
@@ -226,12 +266,8 @@ def statements(stage: Callable[[str], str]) -> list[str]:
         if row[0] == "files":
             made.append(_file_ids(stage, row))
     made.append(_FILES_INDEX)
-    for table, field, reason, select in _not_carried(stage):
-        with_file = select.replace("SELECT s.id, ", f"SELECT s.id, {_SOURCE.format(table)}, ", 1)
-        made.append(
-            "INSERT INTO asyncmig_not_carried (tbl, field, reason, id, file, value) "
-            f"SELECT '{table}', '{field}', '{reason}', lost.* FROM ({with_file}) AS lost"
-        )
+    for _, group in itertools.groupby(_not_carried(stage), key=lambda lost: lost.table):
+        made.append(_keep(stage, list(group)))
     return [*made, "DROP INDEX asyncmig_files_rows"]
 
 
