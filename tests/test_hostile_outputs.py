@@ -5,9 +5,11 @@ not UTF-8. Real ``python -m asyncmig`` processes where exit codes and files are 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from contextlib import closing
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import pytest
-from conftest import PROJECT_ROOT, run_cli
+from conftest import PROJECT_ROOT, run_cli, tree_digest
 
 import asyncmig
 
@@ -161,3 +163,198 @@ def test_verify_names_what_the_database_holds_on_one_line(
     assert done.returncode == 3, done.stdout + done.stderr
     assert shown in done.stdout.splitlines()
     assert "\x1b" not in done.stdout
+
+
+# the database's path ---------------------------------------------------------------------
+
+
+def _odd_db(kind: str, folder: Path) -> Path:
+    """A ``--db`` of each kind that is not a database file a run may replace."""
+    db = folder / "o.db"
+    if kind == "character device":
+        try:
+            os.mknod(db, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of its own
+        except PermissionError:
+            pytest.skip("making a device node needs root")
+    elif kind == "pipe":
+        os.mkfifo(db)
+    elif kind == "folder":
+        db.mkdir()
+    elif kind == "link loop":
+        db.symlink_to(db)
+    else:  # the server's own empty database, elsewhere, or a link to nothing yet
+        (folder / "elsewhere").mkdir()
+        if kind == "link to a database":
+            sqlite3.connect(folder / "elsewhere" / "server.db").close()
+        db.symlink_to(folder / "elsewhere" / "server.db")
+    return db
+
+
+def _kind_of(path: Path) -> tuple[bool, int]:
+    return path.is_symlink(), stat.S_IFMT(os.lstat(path).st_mode)
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("character device", "is a character device, not a database file"),
+        ("pipe", "is a pipe, not a database file"),
+        ("folder", "is a folder: name a file in it, e.g. --db "),
+        ("link loop", "is a symbolic link"),
+        ("link to a database", "is a symbolic link (to "),
+        ("dangling link", "is a symbolic link (to "),
+    ],
+)
+def test_a_database_path_that_is_no_plain_file_is_refused_and_kept(
+    clean_root: GenerateResult, tmp_path: Path, kind: str, said: str
+) -> None:
+    # As root, --db /dev/null replaced /dev/null with the database (the hidden new file
+    # renamed over it); a link was replaced by the database; a loop was a RuntimeError.
+    folder = tmp_path / "out"
+    folder.mkdir()
+    db = _odd_db(kind, folder)
+    before = _kind_of(db)
+    listing = _listing(folder)
+    done = run_cli("--data-dir", clean_root.root, "--db", db, "--quiet")
+    line = _one_line(done, 2, f"--db {db} ", said)
+    assert "pass --db " in line or "name a file in it" in line
+    assert _kind_of(db) == before
+    assert _listing(folder) == listing
+    if kind == "link to a database":
+        assert (folder / "elsewhere" / "server.db").stat().st_size == 0
+
+
+def test_rollback_refuses_a_database_given_as_a_symbolic_link(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    # It deleted the link, said "done: delete link.db" and exit 0; the database stayed.
+    db = tmp_path / "out" / "o.db"
+    assert run_cli("--data-dir", clean_root.root, "--db", db, "--no-backup").returncode == 0
+    link = tmp_path / "link.db"
+    link.symlink_to(db)
+    done = run_cli("rollback", "--db", link, "--yes")
+    _one_line(done, 2, f"--db {link} is a symbolic link", f"pass --db {db}")
+    assert link.is_symlink()
+    assert db.is_file()
+    assert (db.parent / ".migration-state.json").is_file()
+
+
+# the backup folder's parent, and outputs that hold others ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--backup-dir", "o.db"), "it is the database (o.db)"),
+        (("--backup-dir", "o.db-wal/x"), "it would lie inside a file kept beside the database"),
+        (("--backup-dir", ".o.db.asyncmig-lock"), "it is a file kept beside the database"),
+        (("--backup-dir", "notes.txt"), "it is not a folder"),
+        (("--backup-dir", "notes.txt/backups"), "notes.txt is not a folder"),
+        (("--backup-dir", "loop"), "it cannot be followed"),
+        (("--report", "r.json", "--backup-dir", "r.json"), "it is the report (r.json)"),
+        (("--rejects", "x", "--backup-dir", "x"), "it is the rejects file (x)"),
+        (("--log-file", "x", "--backup-dir", "x/sub"), "it would lie inside the log file x"),
+        (("--backup-dir", "old/backup-20260101-000000"), "it is inside the backup folder "),
+    ],
+)
+def test_a_backup_dir_that_cannot_hold_backups_is_refused_first(
+    own_root: Path, tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    # --backup-dir o.db made a folder where the database goes, then "unexpected
+    # OperationalError" (exit 1); the report's or the rejects file's path was found to be
+    # a folder after the load (exit 1; exit 2 with half a database); a loop was a
+    # RuntimeError; a folder inside another backup put a backup in it.
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine\n")
+    (work / "loop").symlink_to(work / "loop")
+    old = work / "old" / "backup-20260101-000000"
+    old.mkdir(parents=True)
+    (old / ".asyncmig-manifest.json").write_text("{}")
+    before, listing = tree_digest(own_root), _listing(work)
+    done = run_cli("--data-dir", own_root, "--db", "o.db", *args, cwd=work)
+    line = _one_line(done, 2, "(--backup-dir): ", said)
+    assert line.endswith("pass --backup-dir a folder"), line
+    assert _listing(work) == listing
+    assert _listing(old) == [".asyncmig-manifest.json"]
+    assert (work / "notes.txt").read_text() == "mine\n"
+    assert tree_digest(own_root) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "said"),
+    [
+        (("--db", "out/o.db", "--report", "out"), "--report", "the database out/o.db goes"),
+        (("--report", "x", "--rejects", "x/r.jsonl"), "--report", "the rejects file x/r.jsonl"),
+        (("--log-file", "x", "--state-file", "x/s.json"), "--log-file", "the state file x/s"),
+        (("--log-file", "x", "--backup-dir", "x"), "--backup-dir", "it is the log file (x)"),
+    ],
+)
+def test_an_output_a_folder_must_be_is_refused_before_anything_is_written(
+    clean_root: GenerateResult, tmp_path: Path, args: tuple[str, ...], option: str, said: str
+) -> None:
+    # The run migrated everything, then could not write its report over the folder it had
+    # made (exit 1); or made the log file, then refused the state file inside it.
+    words = ("--db", "o.db", *args) if "--db" not in args else args
+    done = run_cli("--data-dir", clean_root.root, *words, cwd=tmp_path)
+    _one_line(done, 2, f"({option})", said)
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [
+        ("--state-file", ".o.db.asyncmig-lock"),
+        ("--report", ".o.db.asyncmig-lock"),
+        ("--log-file", ".o.db.asyncmig-new-wal"),
+        ("--rejects", ".o.db.asyncmig-new"),
+    ],
+)
+def test_an_output_on_a_file_a_run_keeps_beside_the_database_is_refused(
+    clean_root: GenerateResult, tmp_path: Path, option: str, name: str
+) -> None:
+    # The state file replaced the lock file (a second run could then take the lock), and
+    # the log went to a file the run deletes when it has made its database.
+    done = run_cli("--data-dir", clean_root.root, "--db", "o.db", option, name, cwd=tmp_path)
+    _one_line(done, 2, f"{name} ({option}): it is a file a run keeps beside the database")
+    assert _listing(tmp_path) == []
+
+
+def test_outputs_and_databases_stay_out_of_any_backup_folder(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    # A backup folder beside another database (found by its manifest) took a report, and
+    # a database; rollback restores from there, and `cp -r backup-*/*` copies them back.
+    first = run_cli("--data-dir", clean_root.root, "--db", tmp_path / "old" / "o.db")
+    assert first.returncode == 0, first.stderr
+    (backup,) = (tmp_path / "old").glob("backup-*")
+    listing = _listing(backup)
+    report = backup / "r.json"
+    done = run_cli("--data-dir", clean_root.root, "--db", tmp_path / "new.db", "--report", report)
+    _one_line(done, 2, f"{report} (--report): it is inside the backup folder {backup}")
+    db = backup / "x.db"
+    elsewhere = ("--state-file", tmp_path / "s.json", "--rejects", tmp_path / "r.jsonl")
+    done = run_cli("--data-dir", clean_root.root, "--db", db, "--no-backup", *elsewhere)
+    _one_line(done, 2, f"--db {db} is inside the backup folder {backup}")
+    assert _listing(backup) == listing
+    assert not (tmp_path / "new.db").exists()
+
+
+# rollback --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_root(clean_root: GenerateResult, tmp_path: Path) -> Path:
+    """A private copy of the clean data root (tests may restore into it)."""
+    return Path(shutil.copytree(clean_root.root, tmp_path / "data", symlinks=True))
+
+
+@pytest.fixture
+def backed_up(own_root: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """``own_root`` migrated with a backup: (database, backup folder)."""
+    db = tmp_path / "out" / "o.db"
+    done = run_cli("--data-dir", own_root, "--db", db, "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    (folder,) = db.parent.glob("backup-*")
+    return db, folder
+

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.safety import refusals
+from asyncmig.safety import places, refusals
+from asyncmig.safety.backup import MANIFEST
 from asyncmig.source.plan import plan_run
-from asyncmig.storage import probe_writable, side_files
+from asyncmig.storage import lock_file, new_file, probe_writable, side_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -83,6 +84,8 @@ def of(
 def check(options: Options, outputs: Sequence[Output]) -> None:
     """Refuse (ConfigError) an output that would destroy something or cannot be written.
     Writes nothing: :func:`prepare` makes the folders once every check has passed."""
+    places.refuse_odd_db(options.db)  # before anything follows it
+    places.refuse_odd_backup_dir(options, [(f"the {o.what}", o.path) for o in outputs])
     guarded = _Guarded(options)
     taken: dict[object, Output] = {}
     for output in outputs:
@@ -98,6 +101,20 @@ def check(options: Options, outputs: Sequence[Output]) -> None:
                 raise output.refused(why, "give each output a file of its own")
             taken[key] = output
         _refuse_unwritable(output, target)
+    _refuse_holders(options, outputs)
+    places.refuse_db_in_backup(options.db)
+
+
+def _refuse_holders(options: Options, outputs: Sequence[Output]) -> None:
+    """No output may be a folder the database, the backups or another output go in: it
+    would be made a file, and what goes inside it could not be written."""
+    inside = [("the database", options.db)]
+    inside += [(f"the {o.what}", o.path) for o in outputs]
+    if options.backup or options.force:
+        inside.append(("the backup folder", options.backup_parent / "backup-*"))
+    for output in outputs:
+        if (why := places.holding(output.path, inside)) is not None:
+            raise output.refused(why, "give each output a file of its own")
 
 
 def prepare(outputs: Sequence[Output]) -> None:
@@ -167,9 +184,14 @@ class _Guarded:
         self.options = options
         db = options.db
         # The files beside a symlinked database sit beside its target; named as given.
-        self.database = {
-            Path(os.path.realpath(p)): p for p in (*side_files(db.resolve()), *side_files(db))
-        }
+        # The lock and the hidden new database too: a run removes them when it ends.
+        ours = (
+            *side_files(db.resolve()),
+            *side_files(db),
+            lock_file(db),
+            *side_files(new_file(db)),
+        )
+        self.database = {Path(os.path.realpath(p)): p for p in ours}
         self.identities = {_identity(p): p for p in self.database.values()}
         self.data_root = Path(os.path.realpath(options.data_dir))
         parents = {db.parent.resolve(), options.backup_parent.resolve()}
@@ -181,11 +203,10 @@ class _Guarded:
         if db_file is None and identity is not None:
             db_file = self.identities.get(identity)
         if db_file is not None:
-            what = (
-                "the database"
-                if db_file.name == self.options.db.name
-                else "a file SQLite keeps beside the database"
-            )
+            what = "the database"
+            if db_file.name != self.options.db.name:
+                sqlite = db_file.name in {p.name for p in side_files(self.options.db)}
+                what = f"a file {'SQLite' if sqlite else 'a run'} keeps beside the database"
             raise output.refused(f"it is {what} ({db_file}), which it would destroy")
         where = f"the data directory {self.options.data_dir} (only ever read)"
         if self.data_root == target or self.data_root in target.parents:
@@ -217,6 +238,11 @@ class _Guarded:
         return any(_identity(path) == identity for path in _files(self.data_root))
 
     def _backup_folder(self, target: Path) -> Path | None:
+        """The backup folder ``target`` lies in: a ``backup-*`` folder where this run puts
+        its backups, or any folder holding a backup's manifest."""
+        for folder in target.parents:
+            if (folder / MANIFEST).is_file():
+                return folder
         for parent in self.backup_parents:
             if parent in target.parents:
                 first = parent / target.relative_to(parent).parts[0]
