@@ -358,3 +358,39 @@ def backed_up(own_root: Path, tmp_path: Path) -> tuple[Path, Path]:
     (folder,) = db.parent.glob("backup-*")
     return db, folder
 
+
+def test_rollback_restores_a_backup_only_into_the_data_root_it_was_made_of(
+    own_root: Path, backed_up: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # The files of one data root were copied over another's (the same names: its
+    # projects.json and chats.json replaced), and the database was deleted.
+    db, folder = backed_up
+    other = tmp_path / "other"
+    (other / "chat_storage").mkdir(parents=True)
+    (other / "chat_storage" / "chats.json").write_text('{"theirs": true}')
+    before = tree_digest(other)
+    done = run_cli("rollback", "--db", db, "--data-dir", other, "--restore", folder, "--yes")
+    _one_line(done, 2, f"is a backup of {own_root}, not of {other}", f"--data-dir {own_root}")
+    assert tree_digest(other) == before
+    assert db.exists()
+    link = tmp_path / "same-root"  # the same root, named through a link: restored
+    link.symlink_to(own_root)
+    done = run_cli("rollback", "--db", db, "--data-dir", link, "--restore", folder, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert not db.exists()
+
+
+def test_rollback_refuses_a_manifest_whose_path_bytes_are_not_hex(
+    own_root: Path, backed_up: tuple[Path, Path]
+) -> None:
+    # "unexpected ValueError: non-hexadecimal number found in fromhex()" (exit 1).
+    db, folder = backed_up
+    manifest = folder / ".asyncmig-manifest.json"
+    content = json.loads(manifest.read_text())
+    content["files"][0]["path_bytes"] = "zz"
+    manifest.write_text(json.dumps(content))
+    before = tree_digest(own_root)
+    done = run_cli("rollback", "--db", db, "--data-dir", own_root, "--restore", folder, "--yes")
+    _one_line(done, 2, "it was altered, so nothing was done")
+    assert db.exists()
+    assert tree_digest(own_root) == before
