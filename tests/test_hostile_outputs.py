@@ -394,3 +394,53 @@ def test_rollback_refuses_a_manifest_whose_path_bytes_are_not_hex(
     _one_line(done, 2, "it was altered, so nothing was done")
     assert db.exists()
     assert tree_digest(own_root) == before
+
+
+# a data root whose own path is not UTF-8 ----------------------------------------------------
+
+
+def test_a_data_root_whose_path_is_not_utf8_migrates_and_is_named_escaped(
+    clean_root: GenerateResult, tmp_path: Path
+) -> None:
+    # The ledger, the report, the log's first line and the backup's manifest could not
+    # encode the folder's name: "unexpected UnicodeEncodeError" (exit 1), nothing migrated.
+    root = Path(shutil.copytree(clean_root.root, tmp_path / os.fsdecode(b"caf\xe9-data")))
+    shown = str(tmp_path / "caf\\xe9-data")
+    db, report, log = tmp_path / "o.db", tmp_path / "r.json", tmp_path / "run.log"
+    done = run_cli("--data-dir", root, "--db", db, "--report", report, "--log-file", log)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == f"asyncmig migration: {shown} -> {db}"
+    assert json.loads(report.read_text("utf-8"))["data_dir"] == shown
+    state = json.loads((tmp_path / ".migration-state.json").read_text("utf-8"))
+    assert state["data_dir"] == shown
+    assert f"--data-dir '{shown}' " in log.read_text("utf-8").splitlines()[0]
+    (backup,) = tmp_path.glob("backup-*")
+    manifest = json.loads((backup / ".asyncmig-manifest.json").read_text("utf-8"))
+    assert manifest["data_dir"] == shown
+    # The ledger's record still matches the folder: a resume knows it, verify agrees.
+    again = run_cli("--data-dir", root, "--db", db, "--resume")
+    _one_line(again, 2, "nothing to resume: the migration in")
+    checked = _verify(root, db)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "the migration read" not in checked.stdout
+    (root / "chat_storage" / "chats.json").unlink()
+    args = ("--db", db, "--data-dir", root, "--restore", backup, "--yes")
+    undone = run_cli("rollback", *args)
+    assert undone.returncode == 0, undone.stderr
+    assert f"into {shown} (each checked" in undone.stdout
+    assert tree_digest(root) == tree_digest(clean_root.root)
+
+
+@pytest.mark.parametrize("option", ["--db", "--backup-dir"])
+def test_a_database_or_backup_path_that_is_not_utf8_is_refused_first(
+    clean_root: GenerateResult, tmp_path: Path, option: str
+) -> None:
+    # The database records its backup's path to resume a run killed while copying: the
+    # run failed with "unexpected UnicodeEncodeError" after making the backup folder.
+    odd = tmp_path / os.fsdecode(b"out\xff")
+    path = odd / "o.db" if option == "--db" else odd
+    db = ("--db", tmp_path / "o.db") if option == "--backup-dir" else ()
+    done = run_cli("--data-dir", clean_root.root, *db, option, path)
+    _one_line(done, 2, f"{option} ", "its path is not UTF-8", f"pass {option} a path")
+    assert _listing(tmp_path) == []
+

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from asyncmig.errors import ConfigError
 from asyncmig.safety.backup import MANIFEST
-from asyncmig.storage import lock_file, new_file, side_files
+from asyncmig.storage import lock_file, new_file, path_text, side_files
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,7 +34,8 @@ _KINDS = (
 
 def refuse_odd_db(db: Path) -> None:
     """Refuse a ``--db`` that is a symbolic link, cannot be followed, or exists as anything
-    but a regular file (ConfigError naming the way out)."""
+    but a regular file, or whose path is not UTF-8 (ConfigError naming the way out)."""
+    refuse_not_utf8("--db", db)
     if os.path.islink(db):
         way_out = f"pass --db {os.path.realpath(db)} (the file itself)"
         try:
@@ -62,6 +63,18 @@ def refuse_odd_db(db: Path) -> None:
         raise ConfigError(f"--db {db} is {kind}, not a database file: pass --db a file")
 
 
+def refuse_not_utf8(option: str, path: Path) -> None:
+    """Refuse a path whose bytes are not UTF-8: the database records its own backup's path
+    to resume a run killed while copying, in UTF-8 (a data root's name is only shown, so
+    it may be anything, written ``\\xNN``)."""
+    full = path.absolute()
+    if path_text(full) != str(full):
+        raise ConfigError(
+            f"{option} {path_text(path)}: its path is not UTF-8, which the database cannot "
+            f"record; pass {option} a path whose folders are named in UTF-8"
+        )
+
+
 def refuse_db_in_backup(db: Path) -> None:
     """Refuse a new database inside a backup folder (one holding a backup's manifest):
     rollback restores from there, and ``cp -r backup-*/*`` would copy the database too."""
@@ -85,6 +98,7 @@ def refuse_odd_backup_dir(options: Options, files: Sequence[tuple[str, Path]]) -
     folder = options.backup_dir
     if folder is None or not (options.backup or options.force):
         return  # the default, the database's folder, is checked with the database
+    refuse_not_utf8("--backup-dir", folder)
     try:
         found = os.stat(folder)
     except (FileNotFoundError, NotADirectoryError):

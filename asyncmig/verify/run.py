@@ -25,6 +25,7 @@ from asyncmig.options import default_workers
 from asyncmig.output.progress import NullProgress
 from asyncmig.source.messages import Done, Failed, Job, Rows
 from asyncmig.source.plan import Plan, plan_run
+from asyncmig.storage import path_text
 from asyncmig.targets import by_name
 from asyncmig.verify.database import Database
 from asyncmig.verify.derive import Derivation
@@ -113,7 +114,7 @@ def _settings(
         if getattr(settings, name) is None
     ]
     recorded = settings.data_dir
-    if recorded is not None and recorded != str(data_dir.resolve()):
+    if recorded is not None and recorded != path_text(data_dir.resolve()):
         notes.append(f"the migration read {recorded}; verifying against {data_dir.resolve()}")
     return settings, notes
 
