@@ -444,3 +444,46 @@ def test_a_database_or_backup_path_that_is_not_utf8_is_refused_first(
     _one_line(done, 2, f"{option} ", "its path is not UTF-8", f"pass {option} a path")
     assert _listing(tmp_path) == []
 
+
+# the library's Options ------------------------------------------------------------------
+
+
+def test_options_take_bytes_and_expand_a_tilde(
+    clean_root: GenerateResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bytes were refused as "not a path"; "~/x.db" made a folder named "~" where the
+    # program ran (the shell leaves "--db=~/x.db" as it is, too).
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    options = asyncmig.Options(
+        data_dir=os.fsencode(clean_root.root), db="~/o.db", state_file="~/s.json", backup=False
+    )
+    assert options.data_dir == clean_root.root
+    assert options.db == tmp_path / "home" / "o.db"
+    assert options.state_file == tmp_path / "home" / "s.json"
+    monkeypatch.chdir(tmp_path)
+    report = anyio.run(asyncmig.migrate, options, backend="asyncio")
+    assert report.exit_code == 0
+    assert (tmp_path / "home" / "o.db").is_file()
+    assert not (tmp_path / "~").exists()
+    done = run_cli("--data-dir", clean_root.root, "--db=~/cli.db", "--no-backup", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "home" / "cli.db").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("db", None, "Options.db must be a path (str, bytes or os.PathLike), got None"),
+        ("data_dir", None, "Options.data_dir must be a path"),
+        ("force", "false", "Options.force must be True or False, got 'false'"),
+        ("backup", 0, "Options.backup must be True or False, got 0"),
+        ("dry_run", "no", "Options.dry_run must be True or False"),
+    ],
+)
+def test_options_refuse_what_is_no_path_or_no_flag(field: str, value: object, said: str) -> None:
+    # db=None was taken and failed later as "'NoneType' object has no attribute 'parent'";
+    # force="false" was taken as true: a --force run (the old database moved out).
+    with pytest.raises(asyncmig.ConfigError) as refused:
+        asyncmig.Options(**{field: value})  # type: ignore[arg-type]
+    assert str(refused.value) == said or str(refused.value).startswith(said)
