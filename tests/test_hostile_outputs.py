@@ -487,3 +487,15 @@ def test_options_refuse_what_is_no_path_or_no_flag(field: str, value: object, sa
     with pytest.raises(asyncmig.ConfigError) as refused:
         asyncmig.Options(**{field: value})  # type: ignore[arg-type]
     assert str(refused.value) == said or str(refused.value).startswith(said)
+
+
+@pytest.mark.parametrize("option", ["--db", "--report", "--rejects", "--state-file", "--log-file"])
+def test_a_file_option_ending_with_a_slash_is_refused(
+    clean_root: GenerateResult, tmp_path: Path, option: str
+) -> None:
+    # Path() drops the slash: `--report reports/` wrote a file named "reports", and
+    # `--db out/` made the database a file named "out".
+    words = (option, "out/") if option == "--db" else ("--db", "o.db", option, "out/")
+    done = run_cli("--data-dir", clean_root.root, *words, cwd=tmp_path)
+    _one_line(done, 2, f"argument {option}: out/ ends with /, so it names a folder")
+    assert _listing(tmp_path) == []
