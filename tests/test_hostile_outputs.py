@@ -499,3 +499,21 @@ def test_a_file_option_ending_with_a_slash_is_refused(
     done = run_cli("--data-dir", clean_root.root, *words, cwd=tmp_path)
     _one_line(done, 2, f"argument {option}: out/ ends with /, so it names a folder")
     assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("option", ["--log-file", "--rejects"])
+def test_an_output_that_is_a_hard_link_into_a_backup_is_refused(
+    own_root: Path, backed_up: tuple[Path, Path], tmp_path: Path, option: str
+) -> None:
+    # The log was appended to (the rejects file written into) the backup's copy through
+    # a second name: rollback then refused the backup as damaged.
+    db, folder = backed_up
+    copy = folder / "chat_storage" / "chats.json"
+    before = copy.read_bytes()
+    link = tmp_path / "second-name"
+    os.link(copy, link)
+    done = run_cli("--data-dir", own_root, "--db", db.parent / "o2.db", "--no-backup", option, link)
+    _one_line(done, 2, f"{link} ({option}): it is a hard link to a file of the backup folder")
+    assert copy.read_bytes() == before
+    args = ("--db", db, "--data-dir", own_root, "--restore", folder, "--yes")
+    assert run_cli("rollback", *args).returncode == 0

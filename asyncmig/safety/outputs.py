@@ -215,8 +215,10 @@ class _Guarded:
         if self._in_data_root(found):
             why = f"it is a hard link to a file of {where}"
             raise output.refused(why, f"pass {output.option} a file outside it")
-        if (backup := self._backup_folder(target)) is not None:
+        if (backup := self._backup_folder(target) or self._linked_backup(found)) is not None:
             why = f"it is inside the backup folder {backup}, which rollback restores from"
+            if backup not in target.parents:  # not inside it: a second name
+                why = f"it is a hard link to a file of the backup folder {backup}"
             raise output.refused(why, f"pass {output.option} a file outside it")
         if identity is not None and identity in _std_streams():
             why = "it is where this run's standard output or error already goes"
@@ -236,6 +238,18 @@ class _Guarded:
             return False
         identity = (found.st_dev, found.st_ino)
         return any(_identity(path) == identity for path in _files(self.data_root))
+
+    def _linked_backup(self, found: os.stat_result | None) -> Path | None:
+        """The backup folder holding a file ``found`` is a hard link to (looked for, as in
+        the data root, only when it has more than one name)."""
+        if found is None or found.st_nlink < 2:
+            return None
+        identity = (found.st_dev, found.st_ino)
+        for parent in self.backup_parents:
+            for folder in parent.glob("backup-*"):
+                if any(_identity(path) == identity for path in _files(folder)):
+                    return folder
+        return None
 
     def _backup_folder(self, target: Path) -> Path | None:
         """The backup folder ``target`` lies in: a ``backup-*`` folder where this run puts
