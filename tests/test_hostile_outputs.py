@@ -517,3 +517,22 @@ def test_an_output_that_is_a_hard_link_into_a_backup_is_refused(
     assert copy.read_bytes() == before
     args = ("--db", db, "--data-dir", own_root, "--restore", folder, "--yes")
     assert run_cli("rollback", *args).returncode == 0
+
+
+@pytest.mark.parametrize("restore", ["the data root", "a missing folder", "the manifest"])
+def test_rollback_from_what_is_no_backup_names_the_way_out(
+    own_root: Path, backed_up: tuple[Path, Path], tmp_path: Path, restore: str
+) -> None:
+    # "is not a complete asyncmig backup: [Errno 2] ..." said what, not what to do.
+    db, folder = backed_up
+    path = {
+        "the data root": own_root,
+        "a missing folder": tmp_path / "nowhere",
+        "the manifest": folder / ".asyncmig-manifest.json",
+    }[restore]
+    done = run_cli("rollback", "--db", db, "--data-dir", own_root, "--restore", path, "--yes")
+    line = _one_line(done, 2, f"{path} is not a complete asyncmig backup")
+    assert line.endswith(
+        "pass --restore a backup-<timestamp> folder, the one holding .asyncmig-manifest.json"
+    ), line
+    assert db.exists()

@@ -23,7 +23,10 @@ def read_manifest(folder: Path) -> Manifest:
     try:
         return msgspec.json.decode((folder / MANIFEST).read_bytes(), type=Manifest)
     except (OSError, msgspec.DecodeError) as error:
-        raise ConfigError(f"{folder} is not a complete asyncmig backup: {error}") from None
+        raise ConfigError(
+            f"{folder} is not a complete asyncmig backup ({error}): pass --restore a "
+            f"backup-<timestamp> folder, the one holding {MANIFEST}"
+        ) from None
 
 
 def check_restorable(folder: Path, data_dir: Path) -> Manifest:
