@@ -536,3 +536,19 @@ def test_rollback_from_what_is_no_backup_names_the_way_out(
         "pass --restore a backup-<timestamp> folder, the one holding .asyncmig-manifest.json"
     ), line
     assert db.exists()
+
+
+def test_a_folder_no_output_may_be_is_named_for_what_it_is(
+    own_root: Path, backed_up: tuple[Path, Path]
+) -> None:
+    # `--report DATA_ROOT` was told "it is a folder; name a file in it, e.g. --report
+    # DATA_ROOT/report.json", a file the next try would see refused; a backup folder alike.
+    db, folder = backed_up
+    new = ("--db", db.parent / "new.db", "--no-backup")
+    done = run_cli("--data-dir", own_root, *new, "--report", own_root)
+    line = _one_line(done, 2, f"{own_root} (--report): it is the data directory {own_root}")
+    assert "e.g." not in line
+    done = run_cli("--data-dir", own_root, *new, "--log-file", folder)
+    line = _one_line(done, 2, f"{folder} (--log-file): it is the backup folder {folder}")
+    assert "e.g." not in line
+    assert not (db.parent / "new.db").exists()

@@ -89,6 +89,9 @@ def check(options: Options, outputs: Sequence[Output]) -> None:
     guarded = _Guarded(options)
     taken: dict[object, Output] = {}
     for output in outputs:
+        # By its path first: the data root given as a folder is refused as the data root
+        # (not shown an example file inside it, which would be refused next).
+        guarded.refuse(output, Path(os.path.realpath(output.path)), None)
         target, found = _kind(output)
         guarded.refuse(output, target, found)
         # Many streams may go to one device (/dev/null); files need one output each.
@@ -211,13 +214,15 @@ class _Guarded:
         where = f"the data directory {self.options.data_dir} (only ever read)"
         if self.data_root == target or self.data_root in target.parents:
             self._refuse_no_data()  # a data directory one level too high: that is the mistake
-            raise output.refused(f"it is inside {where}", f"pass {output.option} a file outside it")
+            why = f"it is {where}" if self.data_root == target else f"it is inside {where}"
+            raise output.refused(why, f"pass {output.option} a file outside it")
         if self._in_data_root(found):
             why = f"it is a hard link to a file of {where}"
             raise output.refused(why, f"pass {output.option} a file outside it")
         if (backup := self._backup_folder(target) or self._linked_backup(found)) is not None:
-            why = f"it is inside the backup folder {backup}, which rollback restores from"
-            if backup not in target.parents:  # not inside it: a second name
+            where = "the" if backup == target else "inside the"
+            why = f"it is {where} backup folder {backup}, which rollback restores from"
+            if backup != target and backup not in target.parents:  # a second name
                 why = f"it is a hard link to a file of the backup folder {backup}"
             raise output.refused(why, f"pass {output.option} a file outside it")
         if identity is not None and identity in _std_streams():
@@ -254,7 +259,7 @@ class _Guarded:
     def _backup_folder(self, target: Path) -> Path | None:
         """The backup folder ``target`` lies in: a ``backup-*`` folder where this run puts
         its backups, or any folder holding a backup's manifest."""
-        for folder in target.parents:
+        for folder in (target, *target.parents):
             if (folder / MANIFEST).is_file():
                 return folder
         for parent in self.backup_parents:
