@@ -552,3 +552,21 @@ def test_a_folder_no_output_may_be_is_named_for_what_it_is(
     line = _one_line(done, 2, f"{folder} (--log-file): it is the backup folder {folder}")
     assert "e.g." not in line
     assert not (db.parent / "new.db").exists()
+
+
+def test_outputs_whose_names_are_not_utf8_are_written_and_named_escaped(
+    trap_root: GenerateResult, tmp_path: Path
+) -> None:
+    # The report could not encode the rejects file's name: "unexpected UnicodeEncodeError"
+    # (exit 1) after the whole load, no report written.
+    odd = {end: tmp_path / os.fsdecode(b"o\xff" + end.encode()) for end in (".json", ".jsonl")}
+    args = ("--report", odd[".json"], "--rejects", odd[".jsonl"], "--no-backup")
+    done = run_cli("--data-dir", trap_root.root, "--db", tmp_path / "o.db", *args)
+    assert done.returncode == 3, done.stderr
+    shown = str(tmp_path / "o\\xff.jsonl")
+    report = json.loads(odd[".json"].read_text("utf-8"))
+    assert report["exit_status"] == 3
+    assert report["options"]["rejects"] == shown
+    assert report["rejects_file"] == shown
+    assert f"rejects file: {shown} (" in done.stdout
+    assert odd[".jsonl"].stat().st_size > 0
