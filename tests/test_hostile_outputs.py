@@ -570,3 +570,9 @@ def test_outputs_whose_names_are_not_utf8_are_written_and_named_escaped(
     assert report["rejects_file"] == shown
     assert f"rejects file: {shown} (" in done.stdout
     assert odd[".jsonl"].stat().st_size > 0
+
+
+def test_verify_of_a_folder_says_it_is_no_file(clean_root: GenerateResult, tmp_path: Path) -> None:
+    # "database X does not exist" was said of a folder that does.
+    done = _verify(clean_root.root, tmp_path)
+    _one_line(done, 2, f"database {tmp_path} is not a file: pass --db")

@@ -84,8 +84,10 @@ async def verify(
 def _open(data_dir: Path, db: Path) -> tuple[Plan, Database]:
     """The plan of ``data_dir`` and ``db`` opened read-only; ConfigError when either is
     missing."""
-    if not db.is_file():
+    if not db.exists():
         raise ConfigError(f"database {db} does not exist")
+    if not db.is_file():
+        raise ConfigError(f"database {db} is not a file: pass --db the migrated database's file")
     plan = plan_run(data_dir, db)
     found = ledger.read(db)  # the target the migration wrote
     return plan, Database.open(db, by_name(found.run.target if found else None))
