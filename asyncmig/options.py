@@ -15,7 +15,7 @@ from asyncmig.errors import ConfigError, one_line
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    StrPath = str | os.PathLike[str]
+    StrPath = str | bytes | os.PathLike[str]
 
 DEFAULT_DATA_DIR: Final = Path("packages/server/data")
 DEFAULT_DB: Final = Path("data/octoprompt.db")
@@ -36,6 +36,21 @@ BOUNDS: Final[dict[str, tuple[int, int]]] = {
 INTERVAL_BOUNDS: Final = (0.0, 86_400.0)
 
 _PATHS: Final = ("data_dir", "db", "backup_dir", "state_file", "rejects")
+_FLAGS: Final = ("dry_run", "strict", "include_orphans", "resume", "force", "backup")
+
+
+def _path(name: str, value: object) -> Path:
+    """An option's path as a ``Path``, ``~`` expanded; ConfigError when it is none."""
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if not isinstance(value, str | os.PathLike):
+        raise ConfigError(
+            f"Options.{name} must be a path (str, bytes or os.PathLike), got {value!r}"
+        )
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as error:  # no home folder to expand ~ to
+        raise ConfigError(f"Options.{name} {value}: {error}") from None
 
 
 def default_workers() -> int:
@@ -76,10 +91,12 @@ def check_number(name: str, value: object) -> None:
 class Options(msgspec.Struct, frozen=True, kw_only=True):
     """Everything a run needs to know, checked once when it is built (ConfigError).
 
-    Paths may be given as ``str`` or any ``os.PathLike``; they are stored as ``Path``.
-    ``batch_size``, ``batch_bytes``, ``workers`` and ``max_rejects`` must lie in
-    :data:`BOUNDS`; ``resume`` and ``force`` exclude each other, and ``backup_dir`` needs
-    ``backup`` (or ``force``, whose old database goes there)."""
+    Paths may be given as ``str``, ``bytes`` or any ``os.PathLike``; they are stored as
+    ``Path``, a leading ``~`` expanded (as a shell would; no one means a folder named
+    ``~``). ``data_dir`` and ``db`` may not be None. ``batch_size``, ``batch_bytes``,
+    ``workers`` and ``max_rejects`` must lie in :data:`BOUNDS`; the flags must be ``bool``
+    (``force="false"`` is not false); ``resume`` and ``force`` exclude each other, and
+    ``backup_dir`` needs ``backup`` (or ``force``, whose old database goes there)."""
 
     data_dir: Path = DEFAULT_DATA_DIR
     db: Path = DEFAULT_DB
@@ -161,10 +178,13 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         for name in _PATHS:
             value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                if not isinstance(value, str | os.PathLike):
-                    raise ConfigError(f"Options.{name} must be a path, got {value!r}")
-                msgspec.structs.force_setattr(self, name, Path(value))
+            if value is not None or name in ("data_dir", "db"):
+                msgspec.structs.force_setattr(self, name, _path(name, value))
+        for name in _FLAGS:
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(
+                    f"Options.{name} must be True or False, got {getattr(self, name)!r}"
+                )
         for name in ("batch_size", "batch_bytes", "workers"):
             check_number(name, getattr(self, name))
         if self.max_rejects is not None:

@@ -72,12 +72,21 @@ def open_readonly(db: Path, *, check_same_thread: bool = True) -> sqlite3.Connec
       nothing, but it ignores the ``-wal``.
     - A ``-shm``: another process may be using it, so share it the ordinary read-only way
       (it already has its side files; SQLite adds none but a missing ``-wal``).
+    - Neither a ``-shm`` nor a ``-wal``, in a folder this process cannot write (a read-only
+      mount, another user's folder): SQLite cannot open a WAL database there at all (it
+      must make a ``-wal`` first), so it is opened ``immutable=1``, which ignores only a
+      ``-wal``, and there is none.
 
     Like any reader, it expects the server to be stopped: a process that starts writing
     while it reads (without a ``-shm``) can make it see a mix of old and new pages."""
     uri = db.resolve().as_uri()
     if db.with_name(db.name + "-shm").exists():
         return sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=check_same_thread)
+    if not db.with_name(db.name + "-wal").exists() and not os.access(
+        db.resolve().parent, os.W_OK | os.X_OK
+    ):
+        uri += "?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, check_same_thread=check_same_thread)
     try:
         conn = sqlite3.connect(
             f"{uri}?mode=ro&vfs=unix-none", uri=True, check_same_thread=check_same_thread

@@ -148,7 +148,7 @@ def _command_line(args: MigrateArguments) -> str:
         words.append("--" + name.replace("_", "-"))
         if value is not True:
             words.append(str(value))
-    return shlex.join(words)
+    return one_line(shlex.join(words))  # a path that is not UTF-8 as \xNN: the log is UTF-8
 
 
 async def _migrate_until_signalled(
@@ -223,7 +223,7 @@ def run_rollback(args: RollbackArguments) -> int:
     if done is None:
         print("asyncmig rollback: not confirmed, so nothing was done", file=sys.stderr)
         return ExitStatus.FAILURE
-    print("\n".join(f"done: {step}" for step in done))
+    print("\n".join(one_line(f"done: {step}") for step in done))
     return ExitStatus.OK
 
 

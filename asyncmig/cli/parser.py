@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -56,6 +57,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _file(text: str) -> Path:
+    """An argparse type: the path of a file. ``Path`` drops a trailing ``/``, which turned
+    ``--report reports/`` (a folder to make) into a file named ``reports``."""
+    if text.endswith(("/", os.sep)) and text.strip("/" + os.sep):
+        raise argparse.ArgumentTypeError(
+            f"{one_line(text)} ends with /, so it names a folder: name a file in it"
+        )
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """``python -m asyncmig`` (or ``asyncmig``, as it was run) and its subcommands, each
     parsed by its own subparser."""
@@ -87,7 +98,7 @@ def _add_migrate(commands: argparse._SubParsersAction[_Parser]) -> None:
     _add_paths(parser, "the JSON data root to read", None)
     add(
         "--db",
-        type=Path,
+        type=_file,
         metavar="PATH",
         help=f"the SQLite database to create (default: {opts.DEFAULT_DB} for octoprompt-0.6; "
         "for promptliano-0.12 where its server looks: $DATABASE_PATH, else "
@@ -141,8 +152,9 @@ def _add_paths(parser: argparse.ArgumentParser, data_dir: str, db: str | None) -
     ):
         if what is None:
             continue
+        kind = _file if flag == "--db" else Path
         parser.add_argument(
-            flag, type=Path, metavar="PATH", default=default, help=f"{what} (default: %(default)s)"
+            flag, type=kind, metavar="PATH", default=default, help=f"{what} (default: %(default)s)"
         )
 
 
@@ -194,7 +206,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--state-file",
-        type=Path,
+        type=_file,
         metavar="PATH",
         help=f"the progress mirror (default: {opts.STATE_NAME} beside the database)",
     )
@@ -204,19 +216,19 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add(
         "--log-file",
-        type=Path,
+        type=_file,
         metavar="PATH",
         help="append the full log (debug level, whatever the console shows) to PATH",
     )
     add(
         "--report",
-        type=Path,
+        type=_file,
         metavar="PATH",
         help="write the run's report as JSON to PATH (replaced whole, atomically)",
     )
     add(
         "--rejects",
-        type=Path,
+        type=_file,
         metavar="PATH",
         help="the JSON Lines file listing every record not migrated, with its errors and "
         "original (default: beside the database, <db name>.rejects-<time>.jsonl; a dry run "

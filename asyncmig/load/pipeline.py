@@ -106,8 +106,8 @@ def _recorded_target(options: Options) -> str | None:
 
 def _plan(options: Options) -> Plan:
     """The plan of the data root, once the outputs named in ``options`` can be written."""
-    plan = plan_run(options.data_dir, options.db)
     outputs.check(options, outputs.of(options))  # none may destroy anything; makes nothing
+    plan = plan_run(options.data_dir, options.db)
     if warning := decode.backend_warning():
         log.warning(warning)
     return plan

@@ -25,6 +25,7 @@ from asyncmig.storage import (
     create_private,
     lock_file,
     new_file,
+    path_text,
     remove_database,
     side_files,
 )
@@ -128,7 +129,7 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
         await writer.open([*target.schema(), *ledger.SCHEMA])
         await ledger.record_settings(
             writer,
-            data_dir=str(options.data_dir.resolve()),
+            data_dir=path_text(options.data_dir.resolve()),
             migrated_at=prepared.migrated_at,
             status="backup" if options.backup else "loading",
             strict=options.strict,

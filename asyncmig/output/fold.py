@@ -17,6 +17,7 @@ import msgspec
 from asyncmig.output.report import Report
 from asyncmig.results import Counts
 from asyncmig.source.layout import ENTITIES
+from asyncmig.storage import path_text
 
 if TYPE_CHECKING:
     from asyncmig.options import Options
@@ -34,8 +35,8 @@ class ReportFold:
     ) -> None:
         self._started = time.perf_counter()
         self._report = Report(
-            data_dir=str(options.data_dir),
-            db=str(options.db),
+            data_dir=path_text(options.data_dir),
+            db=path_text(options.db),
             dry_run=options.dry_run,
             migrated_at=0,
             tables={entity.table: Counts() for entity in ENTITIES},

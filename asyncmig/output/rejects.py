@@ -23,6 +23,7 @@ from asyncmig.errors import ConfigError, WriteFailed, describe_os_error
 from asyncmig.output.originals import Originals, read_excerpt
 from asyncmig.results import Rejection
 from asyncmig.source import redact
+from asyncmig.storage import path_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -109,7 +110,7 @@ class Rejects:
         except OSError as error:
             raise ConfigError(f"cannot write the rejects file {self.path}: {error}") from None
         self._out = os.fdopen(fd, "wb")
-        self.file = str(self.path)
+        self.file = path_text(self.path)  # for the report and the summary: UTF-8
 
     def close(self) -> None:
         self.file_done()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from asyncmig.storage import write_atomically
+from asyncmig.storage import path_text, write_atomically
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,5 +45,5 @@ def write_report(report: Report, path: Path, exit_status: int) -> None:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, PurePath):
-        return str(value)
+        return path_text(value)  # a name that is not UTF-8 escaped, as everywhere
     raise NotImplementedError(f"cannot encode {type(value).__name__} in the report")

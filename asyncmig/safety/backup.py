@@ -132,8 +132,8 @@ def copy_data(
         copied(entries[-1].size)
         faults.reached("backup-file")
     manifest = Manifest(
-        data_dir=str(root),
-        db=str(db),
+        data_dir=path_text(root),
+        db=path_text(db),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         files=entries,
         old_db=old_db,

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
-from asyncmig.safety import refusals
+from asyncmig.safety import places, refusals
+from asyncmig.safety.backup import MANIFEST
 from asyncmig.source.plan import plan_run
-from asyncmig.storage import probe_writable, side_files
+from asyncmig.storage import lock_file, new_file, probe_writable, side_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -83,9 +84,14 @@ def of(
 def check(options: Options, outputs: Sequence[Output]) -> None:
     """Refuse (ConfigError) an output that would destroy something or cannot be written.
     Writes nothing: :func:`prepare` makes the folders once every check has passed."""
+    places.refuse_odd_db(options.db)  # before anything follows it
+    places.refuse_odd_backup_dir(options, [(f"the {o.what}", o.path) for o in outputs])
     guarded = _Guarded(options)
     taken: dict[object, Output] = {}
     for output in outputs:
+        # By its path first: the data root given as a folder is refused as the data root
+        # (not shown an example file inside it, which would be refused next).
+        guarded.refuse(output, Path(os.path.realpath(output.path)), None)
         target, found = _kind(output)
         guarded.refuse(output, target, found)
         # Many streams may go to one device (/dev/null); files need one output each.
@@ -98,6 +104,20 @@ def check(options: Options, outputs: Sequence[Output]) -> None:
                 raise output.refused(why, "give each output a file of its own")
             taken[key] = output
         _refuse_unwritable(output, target)
+    _refuse_holders(options, outputs)
+    places.refuse_db_in_backup(options.db)
+
+
+def _refuse_holders(options: Options, outputs: Sequence[Output]) -> None:
+    """No output may be a folder the database, the backups or another output go in: it
+    would be made a file, and what goes inside it could not be written."""
+    inside = [("the database", options.db)]
+    inside += [(f"the {o.what}", o.path) for o in outputs]
+    if options.backup or options.force:
+        inside.append(("the backup folder", options.backup_parent / "backup-*"))
+    for output in outputs:
+        if (why := places.holding(output.path, inside)) is not None:
+            raise output.refused(why, "give each output a file of its own")
 
 
 def prepare(outputs: Sequence[Output]) -> None:
@@ -167,9 +187,14 @@ class _Guarded:
         self.options = options
         db = options.db
         # The files beside a symlinked database sit beside its target; named as given.
-        self.database = {
-            Path(os.path.realpath(p)): p for p in (*side_files(db.resolve()), *side_files(db))
-        }
+        # The lock and the hidden new database too: a run removes them when it ends.
+        ours = (
+            *side_files(db.resolve()),
+            *side_files(db),
+            lock_file(db),
+            *side_files(new_file(db)),
+        )
+        self.database = {Path(os.path.realpath(p)): p for p in ours}
         self.identities = {_identity(p): p for p in self.database.values()}
         self.data_root = Path(os.path.realpath(options.data_dir))
         parents = {db.parent.resolve(), options.backup_parent.resolve()}
@@ -181,21 +206,24 @@ class _Guarded:
         if db_file is None and identity is not None:
             db_file = self.identities.get(identity)
         if db_file is not None:
-            what = (
-                "the database"
-                if db_file.name == self.options.db.name
-                else "a file SQLite keeps beside the database"
-            )
+            what = "the database"
+            if db_file.name != self.options.db.name:
+                sqlite = db_file.name in {p.name for p in side_files(self.options.db)}
+                what = f"a file {'SQLite' if sqlite else 'a run'} keeps beside the database"
             raise output.refused(f"it is {what} ({db_file}), which it would destroy")
         where = f"the data directory {self.options.data_dir} (only ever read)"
         if self.data_root == target or self.data_root in target.parents:
             self._refuse_no_data()  # a data directory one level too high: that is the mistake
-            raise output.refused(f"it is inside {where}", f"pass {output.option} a file outside it")
+            why = f"it is {where}" if self.data_root == target else f"it is inside {where}"
+            raise output.refused(why, f"pass {output.option} a file outside it")
         if self._in_data_root(found):
             why = f"it is a hard link to a file of {where}"
             raise output.refused(why, f"pass {output.option} a file outside it")
-        if (backup := self._backup_folder(target)) is not None:
-            why = f"it is inside the backup folder {backup}, which rollback restores from"
+        if (backup := self._backup_folder(target) or self._linked_backup(found)) is not None:
+            where = "the" if backup == target else "inside the"
+            why = f"it is {where} backup folder {backup}, which rollback restores from"
+            if backup != target and backup not in target.parents:  # a second name
+                why = f"it is a hard link to a file of the backup folder {backup}"
             raise output.refused(why, f"pass {output.option} a file outside it")
         if identity is not None and identity in _std_streams():
             why = "it is where this run's standard output or error already goes"
@@ -216,7 +244,24 @@ class _Guarded:
         identity = (found.st_dev, found.st_ino)
         return any(_identity(path) == identity for path in _files(self.data_root))
 
+    def _linked_backup(self, found: os.stat_result | None) -> Path | None:
+        """The backup folder holding a file ``found`` is a hard link to (looked for, as in
+        the data root, only when it has more than one name)."""
+        if found is None or found.st_nlink < 2:
+            return None
+        identity = (found.st_dev, found.st_ino)
+        for parent in self.backup_parents:
+            for folder in parent.glob("backup-*"):
+                if any(_identity(path) == identity for path in _files(folder)):
+                    return folder
+        return None
+
     def _backup_folder(self, target: Path) -> Path | None:
+        """The backup folder ``target`` lies in: a ``backup-*`` folder where this run puts
+        its backups, or any folder holding a backup's manifest."""
+        for folder in (target, *target.parents):
+            if (folder / MANIFEST).is_file():
+                return folder
         for parent in self.backup_parents:
             if parent in target.parents:
                 first = parent / target.relative_to(parent).parts[0]

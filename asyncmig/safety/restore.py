@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 import msgspec
 
 from asyncmig.errors import ConfigError, MigrationError
-from asyncmig.safety.backup import DB_FOLDER, MANIFEST, Manifest, file_hash
-from asyncmig.storage import open_readonly
+from asyncmig.safety.backup import DB_FOLDER, MANIFEST, Entry, Manifest, file_hash
+from asyncmig.storage import open_readonly, path_text
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -23,7 +23,10 @@ def read_manifest(folder: Path) -> Manifest:
     try:
         return msgspec.json.decode((folder / MANIFEST).read_bytes(), type=Manifest)
     except (OSError, msgspec.DecodeError) as error:
-        raise ConfigError(f"{folder} is not a complete asyncmig backup: {error}") from None
+        raise ConfigError(
+            f"{folder} is not a complete asyncmig backup ({error}): pass --restore a "
+            f"backup-<timestamp> folder, the one holding {MANIFEST}"
+        ) from None
 
 
 def check_restorable(folder: Path, data_dir: Path) -> Manifest:
@@ -33,9 +36,14 @@ def check_restorable(folder: Path, data_dir: Path) -> Manifest:
     copy, if there is one, is a sound SQLite database. ConfigError naming the first that
     is not; nothing is written."""
     manifest = read_manifest(folder)
+    if manifest.data_dir != path_text(data_dir.resolve()):
+        raise ConfigError(
+            f"{folder} is a backup of {manifest.data_dir}, not of {data_dir}, so nothing was "
+            f"done: pass --data-dir {manifest.data_dir} (or copy its files by hand)"
+        )
     for entry in manifest.files:
-        source = inside(folder, entry.fs_path, "the backup")
-        inside(data_dir, entry.fs_path, "the data directory")
+        source = inside(folder, _fs_path(entry), "the backup")
+        inside(data_dir, _fs_path(entry), "the data directory")
         if not source.is_file() or file_hash(source) != (entry.size, entry.digest):
             raise ConfigError(
                 f"the backup copy {source} is damaged or missing, so nothing was done: "
@@ -69,6 +77,16 @@ def inside(root: Path, rel: str, what: str) -> Path:
             "done: remove that link, or restore by hand"
         )
     return joined
+
+
+def _fs_path(entry: Entry) -> str:
+    try:
+        return entry.fs_path
+    except ValueError:  # path_bytes that are not hex
+        raise ConfigError(
+            f"the backup's manifest lists {entry.path!r} with bytes {entry.path_bytes!r}, which "
+            "are not a path: it was altered, so nothing was done; restore another backup"
+        ) from None
 
 
 def _check_db_copy(copy: Path) -> None:

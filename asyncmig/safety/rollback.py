@@ -15,6 +15,7 @@ import msgspec
 from asyncmig.errors import ConfigError
 from asyncmig.safety import backup, lock
 from asyncmig.safety import restore as restore_backup
+from asyncmig.safety.places import refuse_odd_db
 from asyncmig.safety.refusals import refuse_if_in_use
 from asyncmig.storage import new_file, open_readonly, remove_database, side_files
 
@@ -47,6 +48,7 @@ def plan(db: Path, state_file: Path, restore: Path | None, data_dir: Path | None
         raise ConfigError("--restore needs --data-dir: the folder to copy the backup into")
     if data_dir is not None and data_dir.exists() and not data_dir.is_dir():
         raise ConfigError(f"--data-dir {data_dir} is not a folder: name the data directory")
+    refuse_odd_db(db)  # a link would be deleted, not the database
     refuse_unless_ours(db)
     refuse_foreign_state(state_file)
     doomed = [p for p in (*side_files(db), *side_files(new_file(db)), state_file) if p.exists()]

@@ -7,6 +7,7 @@ from typing import Final, Literal
 
 import msgspec
 
+from asyncmig.errors import one_line
 from asyncmig.load.ledger import RunSettings  # noqa: TC001 - msgspec reads field types at runtime
 
 #: Mismatches listed per table; the counts hold all of them.
@@ -107,8 +108,10 @@ class Verification(msgspec.Struct):
         return self.differences == 0
 
     def summary(self) -> str:
-        """The human report printed on stdout."""
-        return "\n".join(_summary_lines(self))
+        """The human report printed on stdout, one line per finding: what the database
+        names (an object, an id) may hold a newline or an escape sequence, so each line is
+        escaped as a file name is."""
+        return "\n".join(map(one_line, _summary_lines(self)))
 
 
 _COLUMNS: Final = ("expected", "in db", "re-keyed", "missing", "altered", "extra")

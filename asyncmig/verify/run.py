@@ -25,6 +25,7 @@ from asyncmig.options import default_workers
 from asyncmig.output.progress import NullProgress
 from asyncmig.source.messages import Done, Failed, Job, Rows
 from asyncmig.source.plan import Plan, plan_run
+from asyncmig.storage import path_text
 from asyncmig.targets import by_name
 from asyncmig.verify.database import Database
 from asyncmig.verify.derive import Derivation
@@ -83,8 +84,10 @@ async def verify(
 def _open(data_dir: Path, db: Path) -> tuple[Plan, Database]:
     """The plan of ``data_dir`` and ``db`` opened read-only; ConfigError when either is
     missing."""
-    if not db.is_file():
+    if not db.exists():
         raise ConfigError(f"database {db} does not exist")
+    if not db.is_file():
+        raise ConfigError(f"database {db} is not a file: pass --db the migrated database's file")
     plan = plan_run(data_dir, db)
     found = ledger.read(db)  # the target the migration wrote
     return plan, Database.open(db, by_name(found.run.target if found else None))
@@ -113,7 +116,7 @@ def _settings(
         if getattr(settings, name) is None
     ]
     recorded = settings.data_dir
-    if recorded is not None and recorded != str(data_dir.resolve()):
+    if recorded is not None and recorded != path_text(data_dir.resolve()):
         notes.append(f"the migration read {recorded}; verifying against {data_dir.resolve()}")
     return settings, notes
 

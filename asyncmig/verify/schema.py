@@ -79,10 +79,23 @@ def schema_problems(conn: sqlite3.Connection, expected: Expected) -> list[str]:
         elif stored[name] != sql:
             problems.append(f"index {name} is defined as {stored[name]!r}, expected {sql!r}")
     problems.extend(_unexpected_objects(conn, expected.objects))
-    mode = str(conn.execute("PRAGMA main.journal_mode").fetchone()[0])
+    mode = _journal_mode(conn)
     if mode.lower() != "wal":
         problems.append(f"journal mode is {mode}, not wal")
     return problems
+
+
+def _journal_mode(conn: sqlite3.Connection) -> str:
+    """The database's journal mode. A connection opened ``immutable=1`` (a database in a
+    folder this process cannot write) runs without a WAL whatever the file says, so then
+    the file's header says it: bytes 18 and 19 are 2 in WAL mode."""
+    mode = str(conn.execute("PRAGMA main.journal_mode").fetchone()[0])
+    if mode.lower() == "wal":
+        return mode
+    file = next(row[2] for row in conn.execute("PRAGMA main.database_list") if row[1] == "main")
+    with open(file, "rb") as stream:
+        stream.seek(18)
+        return "wal" if stream.read(2) == b"\x02\x02" else mode
 
 
 def _unexpected_objects(conn: sqlite3.Connection, objects: dict[str, str]) -> list[str]:

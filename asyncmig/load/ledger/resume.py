@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from asyncmig.errors import ConfigError
 from asyncmig.results import EarlierRuns
+from asyncmig.storage import path_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -166,7 +167,7 @@ def refuse_unless_resumable(options: Options, found: Checkpoint | None) -> Check
         state = "does not exist" if not db.exists() else "holds no asyncmig migration"
         raise ConfigError(f"nothing to resume: {db} {state}; run without --resume to migrate")
     recorded = found.run.data_dir
-    if recorded != str(options.data_dir.resolve()):
+    if recorded != path_text(options.data_dir.resolve()):
         raise ConfigError(
             f"{db} holds a migration of {recorded}, not of {options.data_dir.resolve()}: "
             f"resume it with --data-dir {recorded}, or start over with --force"
