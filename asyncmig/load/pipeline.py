@@ -177,6 +177,7 @@ class _Run:
         await write_state(self.batches.writer, self.state)  # the start's plan, kept files, phase
         self.fold.listing(rejects)
         rejects.open()
+        self.batches.before_commit = rejects.flush  # the file never behind the checkpoint
         plan = self.plan
         parsed = [*plan.migrated[len(facts.kept) :], *(f for f in plan.not_migrated if f.is_json)]
         self.progress.start(sum(f.size for f in parsed), len(parsed))
