@@ -5,7 +5,9 @@ processes on the generated roots (or private copies of them)."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import signal
 from pathlib import Path
@@ -13,9 +15,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from conftest import run_cli
+from test_failures_speak import small_disk
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from benchmarks.generate import GenerateResult
+
+__all__ = ("small_disk",)  # a fixture, used by name
 
 BATCH = ("--batch-size", "5")
 
@@ -34,6 +41,18 @@ def listed(*files: Path) -> set[tuple[str, int | None, str]]:
             entry = json.loads(line)
             found.add((entry["file"], entry["index"], entry["outcome"]))
     return found
+
+
+def fill(folder: Path) -> None:
+    """Take every free byte of ``folder``'s file system."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with pytest.raises(OSError, match="No space left") as full:  # noqa: PT012 - fills it
+            while True:
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+    assert full.value.errno == errno.ENOSPC
 
 
 # --- the rejects file of a killed run ---------------------------------------------------
@@ -63,3 +82,27 @@ def test_a_killed_runs_rejects_file_lists_what_its_checkpoint_committed(
     assert resumed.returncode == 3, resumed.stderr
     assert f"the records they did not migrate):\n  {first}" in resumed.stdout
     assert listed(first, second) == listed(whole)
+
+
+# --- outputs on a full disk --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--report", "--log-file"])
+def test_a_report_or_log_on_a_full_disk_is_one_line_naming_it(
+    option: str, data: Path, tmp_path: Path, small_disk: Callable[[str], Path]
+) -> None:
+    """The migration finishes; the output it could not write is named with its disk, once,
+    and the status says the command did not do everything it was asked (no traceback:
+    the log file's used to print one per record, then crash on close)."""
+    disk = small_disk("64k")
+    fill(disk)
+    where = disk / "out"
+    done = run_cli("--data-dir", data, "--db", tmp_path / "o.db", "--no-backup", option, where)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Logging error" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if "cannot write" in line]
+    assert len(said) == 1, done.stderr
+    assert f"{where}: No space left on device" in said[0]
+    assert f"the file system mounted at {disk} is full" in said[0]
+    assert "migrated" in done.stdout  # the summary of the run all the same
