@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from conftest import run_cli
-from test_failures_speak import small_disk
+from test_failures_speak import _as_an_ordinary_user, run, small_disk
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -106,3 +106,21 @@ def test_a_report_or_log_on_a_full_disk_is_one_line_naming_it(
     assert f"{where}: No space left on device" in said[0]
     assert f"the file system mounted at {disk} is full" in said[0]
     assert "migrated" in done.stdout  # the summary of the run all the same
+
+
+# --- a database folder the user cannot write -------------------------------------------
+
+
+def test_a_read_only_database_folder_is_named_first(data: Path, tmp_path: Path) -> None:
+    """The folder of the database is the cause: the state file and the rejects file beside
+    it were refused one after the other, each with "pass --state-file ..." as the way out."""
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o555)
+    done = run("--data-dir", data, "--db", folder / "o.db", preexec_fn=_as_an_ordinary_user())
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"asyncmig: error: cannot write the database {folder / 'o.db'}: {folder} is not "
+        "writable; pass --db a path in a folder you can write to, or give this user write "
+        "access to that folder"
+    ]
+    assert list(folder.iterdir()) == []

@@ -83,6 +83,9 @@ def of(
 def check(options: Options, outputs: Sequence[Output]) -> None:
     """Refuse (ConfigError) an output that would destroy something or cannot be written.
     Writes nothing: :func:`prepare` makes the folders once every check has passed."""
+    # The database's folder first: the outputs beside it would be refused for the same
+    # reason, each with a way out (another folder for that output) that does not help.
+    refusals.prepare(options.db)
     guarded = _Guarded(options)
     taken: dict[object, Output] = {}
     for output in outputs:
