@@ -10,11 +10,16 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import run_cli
+from conftest import PROJECT_ROOT, run_cli
 from test_failures_speak import _as_an_ordinary_user, run, small_disk
 
 if TYPE_CHECKING:
@@ -124,3 +129,52 @@ def test_a_read_only_database_folder_is_named_first(data: Path, tmp_path: Path) 
         "access to that folder"
     ]
     assert list(folder.iterdir()) == []
+
+
+# --- another process on the database -----------------------------------------------------
+
+
+def start(*args: str | Path) -> subprocess.Popen[str]:
+    """``python -m asyncmig`` started in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "asyncmig", *map(str, args)],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_commits(db: Path, files: int) -> None:
+    """Until the run has committed ``files`` files (read through SQLite, as a reader may)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as conn:
+                query = "SELECT count(*) FROM asyncmig_files WHERE status = 'migrated'"
+                if conn.execute(query).fetchone()[0] >= files:
+                    return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.005)
+    raise AssertionError("the run did not commit files in time")
+
+
+def test_a_process_writing_the_database_mid_run_is_named(data: Path, tmp_path: Path) -> None:
+    """The server started meanwhile: "database is locked" alone did not say by what."""
+    db = tmp_path / "o.db"
+    with start("--data-dir", data, "--db", db, "--batch-size", "1", "--no-backup") as run:
+        wait_for_commits(db, 3)
+        with closing(sqlite3.connect(db, timeout=30, isolation_level=None)) as server:
+            server.execute("BEGIN IMMEDIATE")
+            _, stderr = run.communicate(timeout=60)
+            server.execute("ROLLBACK")
+    assert run.returncode == 1, stderr
+    failed = [line for line in stderr.splitlines() if "migration failed" in line]
+    assert failed == [
+        f"asyncmig: migration failed: could not write {db}: database is locked; another "
+        "process is writing it (the OctoPrompt server?): stop that process"
+    ]
+    assert f"--db {db} --resume" in stderr
+    resumed = run_cli("--data-dir", data, "--db", db, "--resume")
+    assert resumed.returncode == 3, resumed.stderr

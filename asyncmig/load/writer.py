@@ -219,6 +219,10 @@ def _could_not_write(path: str, error: sqlite3.Error) -> str:
     """SQLite's failure in one line; a full disk named with its free space. What was
     committed, and the command that goes on, the command line says (it knows the options)."""
     text = f"could not write {path}: {error}"
-    if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
         text += "; " + full_disk(path)
+    elif code is not None and code & 0xFF == sqlite3.SQLITE_BUSY:
+        # Not another asyncmig run (its lock refuses that one up front): the server?
+        text += "; another process is writing it (the OctoPrompt server?): stop that process"
     return text
