@@ -89,6 +89,27 @@ def test_a_killed_runs_rejects_file_lists_what_its_checkpoint_committed(
     assert listed(first, second) == listed(whole)
 
 
+def test_a_default_rejects_name_taken_in_the_same_second_is_not_overwritten(
+    trap_root: GenerateResult, tmp_path: Path
+) -> None:
+    """Two runs in one second (a killed run, then --force at once) chose the same default
+    name, and the second truncated the first's file."""
+    db = tmp_path / "o.db"
+    now = time.time()
+    taken = {}
+    for ahead in range(30):  # every name the run could choose while it starts
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now + ahead))
+        path = tmp_path / f"o.rejects-{stamp}.jsonl"
+        path.write_text(f"an earlier run's line {ahead}\n")
+        taken[path] = path.read_text()
+    done = run_cli("--data-dir", trap_root.root, "--db", db, "--no-backup")
+    assert done.returncode == 3, done.stderr
+    assert {path: path.read_text() for path in taken} == taken
+    named = done.stdout.rstrip().splitlines()[-1].removeprefix("rejects file: ").split(" (")[0]
+    assert Path(named) not in taken
+    assert Path(named).read_text().count("\n") > 10
+
+
 # --- outputs on a full disk --------------------------------------------------------------
 
 

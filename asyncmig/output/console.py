@@ -35,8 +35,15 @@ _FILE_FORMAT: Final = "%(asctime)s %(levelname)s %(message)s"
 
 
 def default_rejects(db: Path) -> Path:
-    """Beside the database, named after it and the run: ``<stem>.rejects-<time>.jsonl``."""
-    return db.with_name(f"{db.stem}.rejects-{time.strftime('%Y%m%dT%H%M%S')}.jsonl")
+    """Beside the database, named after it and the run: ``<stem>.rejects-<time>.jsonl``,
+    or ``<stem>.rejects-<time>-<n>.jsonl`` when that is taken (an earlier run in the same
+    second, whose file the user did not ask to lose: a --force run after a refused one)."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path, n = db.with_name(f"{db.stem}.rejects-{stamp}.jsonl"), 1
+    while path.exists() or path.is_symlink():
+        n += 1
+        path = db.with_name(f"{db.stem}.rejects-{stamp}-{n}.jsonl")
+    return path
 
 
 def progress_on_stderr(interval: float) -> tuple[Tracker, Console | None]:
