@@ -22,10 +22,10 @@ import pytest
 from conftest import PROJECT_ROOT, run_cli
 from test_failures_speak import _as_an_ordinary_user, run, small_disk
 
+from benchmarks.generate import GenerateResult, generate
+
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from benchmarks.generate import GenerateResult
 
 __all__ = ("small_disk",)  # a fixture, used by name
 
@@ -199,3 +199,93 @@ def test_a_process_writing_the_database_mid_run_is_named(data: Path, tmp_path: P
     assert f"--db {db} --resume" in stderr
     resumed = run_cli("--data-dir", data, "--db", db, "--resume")
     assert resumed.returncode == 3, resumed.stderr
+
+
+# --- signals at each phase ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_root(tmp_path_factory: pytest.TempPathFactory) -> GenerateResult:
+    """20 MB: a backup that takes long enough (about 0.1 s) to be signalled in."""
+    root = tmp_path_factory.mktemp("big") / "data"
+    return generate(root, size_bytes=20_000_000, shape="many", seed=3, traps=True, collide=0.05)
+
+
+def signal_at(
+    phase: str, signals: tuple[signal.Signals, ...], *args: str | Path, again: str = ""
+) -> tuple[int, str]:
+    """Run ``python -m asyncmig`` (progress lines on every step), send ``signals`` once a
+    progress line of ``phase`` shows, and the first of them again once a line starting
+    with ``again`` does (if given); (status, stderr)."""
+    with start(*args, "--progress-interval", "0") as run:
+        assert run.stderr is not None
+        seen, waiting = [], [(f"asyncmig: {phase} ", signals)]
+        if again:
+            waiting.append((again, signals[:1]))
+        for line in run.stderr:
+            seen.append(line)
+            if line.startswith(waiting[0][0]):
+                for signum in waiting.pop(0)[1]:
+                    run.send_signal(signum)
+                if not waiting:
+                    break
+        rest = run.communicate(timeout=60)[1]
+    return run.returncode, "".join(seen) + rest
+
+
+def state_and_ledger(folder: Path, db: Path) -> tuple[dict[str, object], str, int]:
+    """The state file, and the ledger's phase and files done."""
+    state = json.loads((folder / ".migration-state.json").read_text())
+    with closing(sqlite3.connect(db)) as conn:
+        phase = conn.execute("SELECT value FROM asyncmig_run WHERE key = 'status'").fetchone()[0]
+        done = conn.execute(
+            "SELECT count(*) FROM asyncmig_files WHERE status IN ('migrated', 'damaged', "
+            "'orphaned')"
+        ).fetchone()[0]
+    return state, str(phase), int(done)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_in_the_backup_stops_it_and_the_state_file_agrees(
+    signum: signal.Signals, big_root: GenerateResult, tmp_path: Path
+) -> None:
+    """The copy ran to its last file before the run stopped (seconds per GB); the state
+    file was written while SQLite's thread still wrote the ledger's next phase, and said
+    "backup" where the database said "loading"; SIGHUP (a dropped ssh session) killed the
+    run with no report."""
+    db, report = tmp_path / "o.db", tmp_path / "r.json"
+    status, stderr = signal_at(
+        "backup", (signum,), "--data-dir", big_root.root, "--db", db, "--report", report
+    )
+    assert status == 130, stderr
+    assert f"interrupted by {signum.name}" in stderr
+    assert json.loads(report.read_text())["ended"] == f"interrupted by {signum.name}"
+    state, phase, done = state_and_ledger(tmp_path, db)
+    assert (state["status"], state["phase"], state["files_done"]) == ("interrupted", phase, done)
+    assert phase == "backup"  # stopped in the copy: a resume copies again
+    (folder,) = tmp_path.glob("backup-*")
+    copied = sum(1 for path in folder.rglob("*") if path.is_file())
+    assert copied < sum(1 for path in big_root.root.rglob("*") if path.is_file())
+    resumed = run_cli("--data-dir", big_root.root, "--db", db, "--resume")
+    assert resumed.returncode == 3, resumed.stderr
+    assert (folder / ".asyncmig-manifest.json").is_file()
+
+
+@pytest.mark.parametrize("phase", ["progress", "finishing"])
+def test_a_second_signal_while_the_run_stops_does_not_kill_it(
+    phase: str, big_root: GenerateResult, tmp_path: Path
+) -> None:
+    """SIGTERM twice (a service manager, an impatient user): the second one killed the run
+    half-way through its stop, leaving no report and an "incomplete" state file."""
+    db, report = tmp_path / "o.db", tmp_path / "r.json"
+    twice = (signal.SIGTERM, signal.SIGTERM)
+    args = ("--data-dir", big_root.root, "--db", db, "--report", report, "--no-backup")
+    status, stderr = signal_at(phase, twice, *args, again="asyncmig: interrupted by")
+    assert status == 130, stderr
+    assert json.loads(report.read_text())["exit_status"] == 130
+    state, ledger_phase, done = state_and_ledger(tmp_path, db)
+    assert (state["status"], state["phase"], state["files_done"]) == (
+        "interrupted",
+        ledger_phase,
+        done,
+    )

@@ -7,7 +7,7 @@ import shlex
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Any, Final, assert_never
 
 import anyio
 
@@ -24,7 +24,7 @@ from asyncmig.safety import rollback
 from asyncmig.targets import by_name
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
     from asyncmig.cli.arguments import Arguments
     from asyncmig.output.progress import Progress, Tracker
@@ -69,6 +69,8 @@ def run_migrate(args: MigrateArguments, run: Run) -> int:
     """Migrate with logging and progress on stderr; print the summary, write the report."""
     run.verbose = args.verbose
     run.options = options = _options(args)
+    # Put back once main() is done (a stopped run ignores further stop signals meanwhile).
+    run.cleanup.callback(_set_handlers, {s: signal.getsignal(s) for s in STOP_SIGNALS})
     run.outputs = outputs = run.cleanup.enter_context(_outputs(args, options))
     report = anyio.run(
         _migrate_until_signalled, options, outputs.progress, run.follow, backend="asyncio"
@@ -151,23 +153,41 @@ def _command_line(args: MigrateArguments) -> str:
     return shlex.join(words)
 
 
+#: The signals that stop a run cleanly: Ctrl-C, a service manager's stop, and the hangup
+#: of the terminal (an ssh session that drops).
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 async def _migrate_until_signalled(
     options: Options, progress: Progress, follow: Callable[[Callable[[], Report]], None]
 ) -> Report:
-    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT/SIGTERM;
-    ``follow`` is handed the report so far as soon as there is one."""
+    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT, SIGTERM
+    or SIGHUP; ``follow`` is handed the report so far as soon as there is one. Once one
+    came, the others are ignored: a second one (Ctrl-C pressed again, a service manager's
+    second SIGTERM) must not kill the run half-way through its state file and report."""
     received: list[int] = []
-    with single_errors():
-        report = await _migrate_watching(options, progress, received, follow)
+    try:
+        with single_errors(), anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            report = await _migrate_watching(options, progress, signals, received, follow)
+    finally:
+        if received:  # the receiver has put the default handlers back: a signal now kills
+            _set_handlers(dict.fromkeys(STOP_SIGNALS, signal.SIG_IGN))
     if received or report is None:
         name = signal.Signals(received[0]).name if received else "a signal"
         raise Interrupted(f"interrupted by {name}")
     return report
 
 
+def _set_handlers(handlers: dict[signal.Signals, Any]) -> None:
+    for signum, handler in handlers.items():
+        if handler is not None:  # None: not set from Python, nothing to put back
+            signal.signal(signum, handler)
+
+
 async def _migrate_watching(
     options: Options,
     progress: Progress,
+    signals: AsyncIterator[int],
     received: list[int],
     follow: Callable[[Callable[[], Report]], None],
 ) -> Report | None:
@@ -175,11 +195,10 @@ async def _migrate_watching(
     async with anyio.create_task_group() as tasks:
 
         async def watch() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for signum in signals:
-                    received.append(signum)
-                    tasks.cancel_scope.cancel()
-                    return
+            async for signum in signals:
+                received.append(signum)
+                tasks.cancel_scope.cancel()
+                return
 
         tasks.start_soon(watch)
         report = await migrate(options, progress, follow=follow)

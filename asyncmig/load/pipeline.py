@@ -91,6 +91,7 @@ async def migrate(
             await run.to_the_end(facts)
         except BaseException as error:
             stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
+            await writer.settle()  # the state file must see what SQLite's thread still ran
             write_state_at_end(options.db, state, "interrupted" if stopped else "failed")
             raise
     return fold.current()

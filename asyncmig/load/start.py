@@ -191,9 +191,16 @@ async def _back_up_data(
     ours = {*side_files(db), lock_file(db), *side_files(new_file(db)), options.state_path}
     skip = frozenset({folder, *ours})
     phases.phase("backup", plan.all_bytes, "bytes")
+
+    def copied(nbytes: int) -> None:
+        phases.step(nbytes)
+        # Ctrl-C stops the copy between two files, not after the last (a GB takes seconds):
+        # the ledger still says "backup", so a resume copies again.
+        anyio.from_thread.check_cancelled()
+
     await anyio.to_thread.run_sync(
         lambda: backup.copy_data(
-            plan.root, folder, db=options.db, skip=skip, old_db=prepared.old_db, copied=phases.step
+            plan.root, folder, db=options.db, skip=skip, old_db=prepared.old_db, copied=copied
         )
     )
     await ledger.record_settings(writer, status="loading")

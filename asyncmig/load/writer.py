@@ -89,6 +89,18 @@ class Writer:
                 await self._conn.close()
             self._conn = None
 
+    async def settle(self) -> None:
+        """Wait (shielded, time-limited) until every statement already handed to SQLite's
+        thread has run. A statement whose caller was cancelled still runs to its end there
+        (a commit, a setting written on its own): what reads the database next must see
+        it, as a resume will."""
+        if self._conn is not None:
+            with (
+                anyio.move_on_after(_CLEANUP_SECONDS, shield=True),
+                contextlib.suppress(Exception),
+            ):
+                await self._conn.execute("SELECT 1")
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One transaction around the block (joining the open one, if any), committed at
