@@ -8,6 +8,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import sqlite3
@@ -289,3 +291,40 @@ def test_a_second_signal_while_the_run_stops_does_not_kill_it(
         ledger_phase,
         done,
     )
+
+
+def _committed(db: Path) -> int:
+    try:
+        with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as conn:
+            query = "SELECT count(*) FROM asyncmig_files WHERE status = 'migrated'"
+            return int(conn.execute(query).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_terminal_that_hangs_up_stops_the_run_cleanly(
+    big_root: GenerateResult, tmp_path: Path
+) -> None:
+    """An ssh session that drops: SIGHUP, then every write to the terminal fails. The run
+    died of the signal, or (caught) failed on its progress bar's last write: state
+    "failed", no report."""
+    db, report = tmp_path / "o.db", tmp_path / "r.json"
+    args = ["--data-dir", str(big_root.root), "--db", str(db), "--report", str(report)]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: asyncmig on the terminal, as a user starts it
+        os.environ["PYTHONPATH"] = str(PROJECT_ROOT)
+        command = [sys.executable, "-m", "asyncmig", *args, "--batch-size", "20"]
+        os.execv(sys.executable, command)  # noqa: S606 - our interpreter, fixed arguments
+    deadline = time.monotonic() + 60
+    while _committed(db) < 3 and time.monotonic() < deadline:
+        if select.select([terminal], [], [], 0.01)[0]:
+            os.read(terminal, 65536)  # what a terminal shows: keeps the run from blocking
+    os.close(terminal)  # the hangup
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 130
+    document = json.loads(report.read_text())
+    assert (document["exit_status"], document["ended"]) == (130, "interrupted by SIGHUP")
+    state, phase, done = state_and_ledger(tmp_path, db)
+    assert (state["status"], state["phase"], state["files_done"]) == ("interrupted", phase, done)
+    resumed = run_cli("--data-dir", big_root.root, "--db", db, "--resume")
+    assert resumed.returncode == 3, resumed.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
 import sys
@@ -178,6 +179,19 @@ async def _migrate_until_signalled(
     return report
 
 
+def _detach_hung_up_streams() -> None:
+    """After the terminal hung up (SIGHUP), every write to it fails (EIO), which would turn
+    the clean stop into a failure with no report: stdout and stderr go to /dev/null from
+    then on (the state file, the report and the log file say how the run ended)."""
+    for fd in (sys.stdout.fileno(), sys.stderr.fileno()):
+        try:
+            os.write(fd, b"")  # nothing written: fails only where nothing can be
+        except OSError:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+
+
 def _set_handlers(handlers: dict[signal.Signals, Any]) -> None:
     for signum, handler in handlers.items():
         if handler is not None:  # None: not set from Python, nothing to put back
@@ -197,6 +211,7 @@ async def _migrate_watching(
         async def watch() -> None:
             async for signum in signals:
                 received.append(signum)
+                _detach_hung_up_streams()
                 tasks.cancel_scope.cancel()
                 return
 
