@@ -112,6 +112,25 @@ def test_a_default_rejects_name_taken_in_the_same_second_is_not_overwritten(
     assert Path(named).read_text().count("\n") > 10
 
 
+def test_a_resume_that_had_nothing_left_to_read_says_so_truly(
+    trap_root: GenerateResult, tmp_path: Path
+) -> None:
+    """Killed after the load: "migrated 3,249 of 3,318 records (3,318 of them by earlier
+    runs)" said more records were migrated by earlier runs than were migrated at all; they
+    were read by them."""
+    db = tmp_path / "o.db"
+    killed = run_cli(
+        "--data-dir", trap_root.root, "--db", db, "--no-backup",
+        env={"ASYNCMIG_KILL_AT": "loaded:1"},
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    resumed = run_cli("--data-dir", trap_root.root, "--db", db, "--resume")
+    assert resumed.returncode == 3, resumed.stderr
+    line = next(line for line in resumed.stdout.splitlines() if "earlier runs);" in line)
+    found = line.split(" of ")[1].split(" records")[0]
+    assert f"({found} of them read by earlier runs); this run: 0 records in" in line
+
+
 # --- outputs on a full disk --------------------------------------------------------------
 
 
