@@ -347,3 +347,49 @@ def test_a_terminal_that_hangs_up_stops_the_run_cleanly(
     assert (state["status"], state["phase"], state["files_done"]) == ("interrupted", phase, done)
     resumed = run_cli("--data-dir", big_root.root, "--db", db, "--resume")
     assert resumed.returncode == 3, resumed.stderr
+
+
+# --- secrets in odd places ----------------------------------------------------------------
+
+
+def _add_env_in_odd_places(root: Path) -> None:
+    """An ``env`` (a config's, copied) in a state, in a tool call's input and result, and
+    nested in a config; and a damaged tool executions file that shows one near its damage."""
+    mcp = root / "mcp_storage"
+    configs = json.loads((mcp / "mcp_server_configs.json").read_text())
+    configs["951"] = {"id": 951, "name": "n", "command": "npx", "enabled": "x",
+                      "transport": {"env": {"K": "SECRET-1"}}}  # fmt: skip
+    (mcp / "mcp_server_configs.json").write_text(json.dumps(configs))
+    states = json.loads((mcp / "mcp_server_states.json").read_text())
+    states["961"] = {"serverId": "bad", "status": 1, "env": {"TOKEN": "SECRET-2"}}
+    (mcp / "mcp_server_states.json").write_text(json.dumps(states))
+    calls = json.loads((mcp / "mcp_tool_executions.json").read_text())
+    first = next(iter(calls.values()))
+    first["result"] = {"env": {"TOKEN": "SECRET-3"}}  # valid: kept, and not carried by Promptliano
+    calls["exec_bad"] = {"id": "exec_bad", "toolId": 5, "input": {"env": {"T": "SECRET-4"}}}
+    (mcp / "mcp_tool_executions.json").write_text(json.dumps(calls))
+    damaged = mcp / "tool_executions.json"
+    damaged.write_text('{"e1": {"id": "e1", "input": {"env": {"TOKEN": "SECRET-5"}}')
+
+
+@pytest.mark.parametrize("target", ["octoprompt-0.6", "promptliano-0.12"])
+def test_mcp_env_values_in_odd_places_appear_in_no_output(
+    target: str, data: Path, tmp_path: Path
+) -> None:
+    """Only a server config's top-level ``env`` was redacted: the same values in a state, a
+    tool call, nested in a config, or next to a damaged MCP file's damage were in clear."""
+    _add_env_in_odd_places(data)
+    out = tmp_path / "out"
+    rejects, report, log = out / "rejects.jsonl", out / "r.json", out / "log.txt"
+    done = run_cli(
+        "--data-dir", data, "--db", out / "o.db", "--no-backup", "--target", target, "--verbose",
+        "--rejects", rejects, "--report", report, "--log-file", log,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    texts = {
+        "stdout": done.stdout,
+        "stderr": done.stderr,
+        **{p.name: p.read_text() for p in (rejects, report, log, out / ".migration-state.json")},
+    }
+    assert {name: "SECRET-" in text for name, text in texts.items()} == dict.fromkeys(texts, False)
+    assert '"env":{"T":"***redacted***"}' in texts["rejects.jsonl"]  # the names stay
