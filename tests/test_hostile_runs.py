@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -393,3 +394,60 @@ def test_mcp_env_values_in_odd_places_appear_in_no_output(
     }
     assert {name: "SECRET-" in text for name, text in texts.items()} == dict.fromkeys(texts, False)
     assert '"env":{"T":"***redacted***"}' in texts["rejects.jsonl"]  # the names stay
+
+
+# --- progress and the summary on a terminal ------------------------------------------------
+
+
+def test_the_re_keying_step_shows_its_progress(trap_root: GenerateResult, tmp_path: Path) -> None:
+    """After the load's "100 %", the records waiting for a new id moved without a word (on
+    a big root with many collisions, seconds of nothing)."""
+    done = run_cli(
+        "--data-dir", trap_root.root, "--db", tmp_path / "o.db", "--no-backup",
+        "--progress-interval", "0",
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    phases = [line.split()[1] for line in done.stderr.splitlines() if "WARNING" not in line]
+    order = list(dict.fromkeys(phases))
+    assert order == ["progress", "re-keying", "finishing", "done:"]
+    rekeying = [line for line in done.stderr.splitlines() if " re-keying " in line]
+    total = rekeying[0].split(" of ")[1]
+    assert rekeying[0] == f"asyncmig: re-keying 0 of {total}"
+    assert rekeying[-1] == f"asyncmig: re-keying {total.split()[0]} of {total}"
+
+
+def _on_a_terminal(columns: int, *args: str) -> str:
+    """What ``python -m asyncmig`` writes on a terminal ``columns`` wide (both streams)."""
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.environ.update(PYTHONPATH=str(PROJECT_ROOT), COLUMNS=str(columns))
+        command = [sys.executable, "-m", "asyncmig", *args]
+        os.execv(sys.executable, command)  # noqa: S606 - our interpreter, fixed arguments
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the run ended: the terminal has no writer any more
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    os.waitpid(pid, 0)
+    return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", shown.decode(errors="replace"))  # no styles
+
+
+@pytest.mark.parametrize("columns", [80, 20])
+def test_the_summary_on_a_narrow_terminal_keeps_every_name_and_count(
+    columns: int, trap_root: GenerateResult, tmp_path: Path
+) -> None:
+    """On 80 columns the table cut names to "mcp_ser…" (two rows of it) and on 20 every
+    count to "…"."""
+    shown = _on_a_terminal(
+        columns, "--data-dir", str(trap_root.root), "--db", str(tmp_path / "o.db"), "--no-backup"
+    )
+    table = shown[shown.index("asyncmig migration:") : shown.index("damaged files:")]
+    assert "…" not in table
+    for name in ("mcp_server_configs", "mcp_server_states", "ticket_file_links", "total"):
+        assert name in table
+    assert re.search(r"total +[\d,]+ +[\d,]+", table)

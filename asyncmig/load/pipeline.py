@@ -188,7 +188,13 @@ class _Run:
             faults.reached("loaded")  # every file committed, no record moved yet
             interrupted = facts.earlier is not None and facts.earlier.status != "complete"
             writer = self.batches.writer
-            await rekey.move_waiting(writer, rejects, self.target.tables, list_earlier=interrupted)
+            await rekey.move_waiting(
+                writer,
+                rejects,
+                self.target.tables,
+                list_earlier=interrupted,
+                phases=phases_of(self.progress),
+            )
         finally:
             self.fold.loaded(PeakMemory.measure())
             rejects.close()  # a full disk here is a failed write naming the file
