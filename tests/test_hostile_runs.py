@@ -156,6 +156,27 @@ def test_a_report_or_log_on_a_full_disk_is_one_line_naming_it(
     assert "migrated" in done.stdout  # the summary of the run all the same
 
 
+def test_verify_on_a_full_temporary_disk_names_it(
+    tmp_path: Path, small_disk: Callable[[str], Path]
+) -> None:
+    """verify keeps what it expects in SQLite's temporary files: a full disk there was
+    "failed: OperationalError('database or disk is full')", naming neither disk nor way out."""
+    root = tmp_path / "data"
+    # Big colliding records: what verify holds of them outgrows its 8 MiB of cache.
+    generate(root, size_bytes=20 * 2**20, shape="few", seed=4, collide=0.5)
+    db = tmp_path / "o.db"
+    assert run_cli("--data-dir", root, "--db", db, "--no-backup").returncode in (0, 3)
+    disk = small_disk("64k")
+    fill(disk)
+    done = run_cli("verify", "--data-dir", root, "--db", db, env={"SQLITE_TMPDIR": str(disk)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "asyncmig verify: failed: SQLite's temporary files (what verify expects, kept out of "
+        f"memory) filled their disk; the file system mounted at {disk} is full (0.0 MB free); "
+        "free space there, or point SQLITE_TMPDIR at a folder with room, and run verify again"
+    ]
+
+
 # --- a database folder the user cannot write -------------------------------------------
 
 

@@ -12,6 +12,8 @@ May import: every stage below it. Only ``asyncmig.__main__`` imports it.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -26,6 +28,7 @@ from asyncmig.errors import (
     Interrupted,
     TooManyRejects,
     describe_os_error,
+    full_disk,
     one_line,
 )
 from asyncmig.output.reportfile import write_report
@@ -86,6 +89,12 @@ def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: command
         return _ended(run, ExitStatus.INTERRUPTED, str(error) or "interrupted")
     if isinstance(error, OSError) and run.command == "migrate":
         message = describe_os_error(error, "could not read or write a file")
+    elif run.command == "verify" and _sqlite_full(error):
+        message = (
+            "SQLite's temporary files (what verify expects, kept out of memory) filled "
+            f"their disk; {full_disk(_sqlite_temp_dir())}, or point SQLITE_TMPDIR at a "
+            "folder with room, and run verify again"
+        )
     elif isinstance(error, voice.failures):
         message = voice.detail(error)
     else:
@@ -95,6 +104,19 @@ def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: command
     log.log(logging.ERROR if run.verbose else logging.DEBUG, "traceback:", exc_info=error)
     commands.how_to_resume(run.options)
     return _ended(run, ExitStatus.FAILURE, f"{voice.failed}: {message}")
+
+
+def _sqlite_full(error: BaseException) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _sqlite_temp_dir() -> str:
+    """The folder SQLite puts its temporary files in (its own search order, on Unix)."""
+    for name in ("SQLITE_TMPDIR", "TMPDIR"):
+        if (folder := os.environ.get(name)) and os.path.isdir(folder):
+            return folder
+    known = ("/var/tmp", "/usr/tmp", "/tmp")  # noqa: S108 - named, not written to
+    return next((d for d in known if os.path.isdir(d)), ".")
 
 
 def _say(voice: _Voice, text: str) -> None:
