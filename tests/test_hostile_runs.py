@@ -156,6 +156,19 @@ def test_a_report_or_log_on_a_full_disk_is_one_line_naming_it(
     assert "migrated" in done.stdout  # the summary of the run all the same
 
 
+def test_a_disk_too_full_for_the_new_database_leaves_nothing(
+    data: Path, small_disk: Callable[[str], Path]
+) -> None:
+    """The database could not be made: its half was removed, but the backup folder made
+    for the run stayed behind, empty, and the next run made another."""
+    disk = small_disk("1m")
+    room = {"ASYNCMIG_FREE_BYTES": str(10**12)}  # past the space check, as when space goes
+    done = run_cli("--data-dir", data, "--db", disk / "o.db", env=room)
+    assert done.returncode == 1, done.stderr
+    assert f"nothing was written to {disk / 'o.db'}" in done.stderr
+    assert list(disk.iterdir()) == []
+
+
 def test_verify_on_a_full_temporary_disk_names_it(
     tmp_path: Path, small_disk: Callable[[str], Path]
 ) -> None:

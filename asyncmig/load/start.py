@@ -6,6 +6,7 @@ the start decided comes back as StartFacts."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from contextlib import asynccontextmanager
@@ -144,6 +145,9 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
     except BaseException:
         await writer.close()
         remove_database(hidden)  # a full disk, say: nothing half made is left behind
+        if prepared.folder is not None:
+            with contextlib.suppress(OSError):  # nor the backup folder, while it is empty
+                prepared.folder.rmdir()
         raise
     await writer.close()
     os.replace(hidden, db)
