@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import PROJECT_ROOT, run_cli
+from conftest import PROJECT_ROOT, run_cli, tree_digest
 from test_failures_speak import _as_an_ordinary_user, run, small_disk
 
 from benchmarks.generate import GenerateResult, generate
@@ -167,6 +167,31 @@ def test_a_disk_too_full_for_the_new_database_leaves_nothing(
     assert done.returncode == 1, done.stderr
     assert f"nothing was written to {disk / 'o.db'}" in done.stderr
     assert list(disk.iterdir()) == []
+
+
+def test_a_rollback_that_fills_the_data_disk_says_so_and_can_run_again(
+    trap_root: GenerateResult, tmp_path: Path, small_disk: Callable[[str], Path]
+) -> None:
+    """It said "[Errno 28] No space left on device: 'backup/x' -> 'data/x'": no disk, no
+    way out (and the disk it would have named was the backup's)."""
+    disk = small_disk("16m")
+    data = Path(shutil.copytree(trap_root.root, disk / "data", symlinks=True))
+    db = tmp_path / "o.db"
+    assert run_cli("--data-dir", data, "--db", db).returncode == 3
+    (backup,) = tmp_path.glob("backup-*")
+    shutil.rmtree(data / "chat_storage")
+    fill(disk)
+    rollback = ("rollback", "--db", db, "--data-dir", data, "--restore", backup, "--yes")
+    done = run_cli(*rollback)
+    assert done.returncode == 1, done.stderr
+    (said,) = done.stderr.splitlines()
+    assert said.startswith(f"asyncmig rollback: failed: could not restore the backup into {data}")
+    assert f"No space left on device; the file system mounted at {disk} is full" in said
+    assert said.endswith("run the same rollback again once that is fixed")
+    assert db.exists()
+    (disk / "filler").unlink()
+    assert run_cli(*rollback).returncode == 0
+    assert tree_digest(data) == tree_digest(trap_root.root)
 
 
 def test_verify_on_a_full_temporary_disk_names_it(

@@ -89,6 +89,15 @@ def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: command
         return _ended(run, ExitStatus.INTERRUPTED, str(error) or "interrupted")
     if isinstance(error, OSError) and run.command == "migrate":
         message = describe_os_error(error, "could not read or write a file")
+    elif isinstance(error, OSError) and run.command == "rollback" and error.filename2:
+        # A copy of the backup's (its destination is the disk that matters): they go back
+        # before anything is removed, and the backup is only read.
+        into = error.filename2
+        message = (
+            describe_os_error(error, f"could not restore the backup into {into}", path=into)
+            + "; the database and its state file are untouched: run the same rollback again "
+            "once that is fixed"
+        )
     elif run.command == "verify" and _sqlite_full(error):
         message = (
             "SQLite's temporary files (what verify expects, kept out of memory) filled "
