@@ -183,7 +183,11 @@ def _detach_hung_up_streams() -> None:
     """After the terminal hung up (SIGHUP), every write to it fails (EIO), which would turn
     the clean stop into a failure with no report: stdout and stderr go to /dev/null from
     then on (the state file, the report and the log file say how the run ended)."""
-    for fd in (sys.stdout.fileno(), sys.stderr.fileno()):
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+        except (OSError, ValueError, AttributeError):
+            continue  # no file descriptor (a caller's capture): no terminal to lose
         try:
             os.write(fd, b"")  # nothing written: fails only where nothing can be
         except OSError:
