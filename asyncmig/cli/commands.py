@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Final, assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import anyio
 
 from asyncmig import __version__
 from asyncmig.cli.arguments import MigrateArguments, RollbackArguments, VerifyArguments
-from asyncmig.errors import ConfigError, ExitStatus, Interrupted, one_line, single_errors
+from asyncmig.cli.stopping import STOP_SIGNALS, migrate_until_signalled, set_handlers
+from asyncmig.errors import ConfigError, ExitStatus, Interrupted, one_line
 from asyncmig.load import ledger
-from asyncmig.load.pipeline import migrate
 from asyncmig.options import STATE_NAME, Options
 from asyncmig.output.console import Outputs, default_rejects, progress_on_stderr
 from asyncmig.output.progress import DEFAULT_INTERVAL
@@ -25,10 +24,10 @@ from asyncmig.safety import rollback
 from asyncmig.targets import by_name
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import Callable
 
     from asyncmig.cli.arguments import Arguments
-    from asyncmig.output.progress import Progress, Tracker
+    from asyncmig.output.progress import Tracker
     from asyncmig.output.report import Report
     from asyncmig.verify.result import Verification
 
@@ -71,10 +70,10 @@ def run_migrate(args: MigrateArguments, run: Run) -> int:
     run.verbose = args.verbose
     run.options = options = _options(args)
     # Put back once main() is done (a stopped run ignores further stop signals meanwhile).
-    run.cleanup.callback(_set_handlers, {s: signal.getsignal(s) for s in STOP_SIGNALS})
+    run.cleanup.callback(set_handlers, {s: signal.getsignal(s) for s in STOP_SIGNALS})
     run.outputs = outputs = run.cleanup.enter_context(_outputs(args, options))
     report = anyio.run(
-        _migrate_until_signalled, options, outputs.progress, run.follow, backend="asyncio"
+        migrate_until_signalled, options, outputs.progress, run.follow, backend="asyncio"
     )
     return outputs.conclude(report)
 
@@ -152,77 +151,6 @@ def _command_line(args: MigrateArguments) -> str:
         if value is not True:
             words.append(str(value))
     return shlex.join(words)
-
-
-#: The signals that stop a run cleanly: Ctrl-C, a service manager's stop, and the hangup
-#: of the terminal (an ssh session that drops).
-STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-async def _migrate_until_signalled(
-    options: Options, progress: Progress, follow: Callable[[Callable[[], Report]], None]
-) -> Report:
-    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT, SIGTERM
-    or SIGHUP; ``follow`` is handed the report so far as soon as there is one. Once one
-    came, the others are ignored: a second one (Ctrl-C pressed again, a service manager's
-    second SIGTERM) must not kill the run half-way through its state file and report."""
-    received: list[int] = []
-    try:
-        with single_errors(), anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
-            report = await _migrate_watching(options, progress, signals, received, follow)
-    finally:
-        if received:  # the receiver has put the default handlers back: a signal now kills
-            _set_handlers(dict.fromkeys(STOP_SIGNALS, signal.SIG_IGN))
-    if received or report is None:
-        name = signal.Signals(received[0]).name if received else "a signal"
-        raise Interrupted(f"interrupted by {name}")
-    return report
-
-
-def _detach_hung_up_streams() -> None:
-    """After the terminal hung up (SIGHUP), every write to it fails (EIO), which would turn
-    the clean stop into a failure with no report: stdout and stderr go to /dev/null from
-    then on (the state file, the report and the log file say how the run ended)."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            fd = stream.fileno()
-        except (OSError, ValueError, AttributeError):
-            continue  # no file descriptor (a caller's capture): no terminal to lose
-        try:
-            os.write(fd, b"")  # nothing written: fails only where nothing can be
-        except OSError:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, fd)
-            os.close(null)
-
-
-def _set_handlers(handlers: dict[signal.Signals, Any]) -> None:
-    for signum, handler in handlers.items():
-        if handler is not None:  # None: not set from Python, nothing to put back
-            signal.signal(signum, handler)
-
-
-async def _migrate_watching(
-    options: Options,
-    progress: Progress,
-    signals: AsyncIterator[int],
-    received: list[int],
-    follow: Callable[[Callable[[], Report]], None],
-) -> Report | None:
-    report = None
-    async with anyio.create_task_group() as tasks:
-
-        async def watch() -> None:
-            async for signum in signals:
-                received.append(signum)
-                _detach_hung_up_streams()
-                tasks.cancel_scope.cancel()
-                return
-
-        tasks.start_soon(watch)
-        report = await migrate(options, progress, follow=follow)
-        tasks.cancel_scope.cancel()
-    return report
 
 
 def run_verify(args: VerifyArguments) -> int:
