@@ -87,6 +87,16 @@ def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: command
         _say(voice, str(error) or "interrupted")
         commands.how_to_resume(run.options)
         return _ended(run, ExitStatus.INTERRUPTED, str(error) or "interrupted")
+    message = _failure(error, run, voice)
+    _say(voice, f"{voice.failed}: {message}")
+    # The traceback, for a bug report: on stderr with --verbose, else in the log file only.
+    log.log(logging.ERROR if run.verbose else logging.DEBUG, "traceback:", exc_info=error)
+    commands.how_to_resume(run.options)
+    return _ended(run, ExitStatus.FAILURE, f"{voice.failed}: {message}")
+
+
+def _failure(error: Exception | KeyboardInterrupt, run: commands.Run, voice: _Voice) -> str:
+    """The one line for a failure: worded with its way out where it is known."""
     if isinstance(error, OSError) and run.command == "migrate":
         message = describe_os_error(error, "could not read or write a file")
     elif isinstance(error, OSError) and run.command == "rollback" and error.filename2:
@@ -108,11 +118,7 @@ def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: command
         message = voice.detail(error)
     else:
         message = _unexpected(error, run)
-    _say(voice, f"{voice.failed}: {message}")
-    # The traceback, for a bug report: on stderr with --verbose, else in the log file only.
-    log.log(logging.ERROR if run.verbose else logging.DEBUG, "traceback:", exc_info=error)
-    commands.how_to_resume(run.options)
-    return _ended(run, ExitStatus.FAILURE, f"{voice.failed}: {message}")
+    return message
 
 
 def _sqlite_full(error: BaseException) -> bool:
