@@ -15,7 +15,7 @@ file system, its free space and the space needed.
     │   │                 backup (a full disk, an I/O error, a permission)
     │   ├── SourceChanged a source file changed while it was read (is the server running?)
     │   └── TooManyRejects more records were not migrated than --max-rejects allows (exit 4)
-    └── Interrupted       SIGINT or SIGTERM stopped the command line's run (exit 130)
+    └── Interrupted       SIGINT, SIGTERM or SIGHUP stopped the command line's run (exit 130)
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class ExitStatus(IntEnum):
     INCOMPLETE = 3
     #: Stopped by ``--max-rejects``.
     TOO_MANY_REJECTS = 4
-    #: SIGINT or SIGTERM.
+    #: SIGINT, SIGTERM or SIGHUP.
     INTERRUPTED = 130
 
 
@@ -87,7 +87,7 @@ class TooManyRejects(MigrationError, Generic[ReportT]):
 
 
 class Interrupted(AsyncmigError):
-    """Raised by the command line when SIGINT or SIGTERM stopped the run."""
+    """Raised by the command line when SIGINT, SIGTERM or SIGHUP stopped the run."""
 
 
 @contextlib.contextmanager

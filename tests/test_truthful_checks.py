@@ -243,7 +243,7 @@ def test_a_resume_counts_its_own_records_and_names_the_earlier_rejects(
     assert resumed.returncode == 3, resumed.stderr
     out = resumed.stdout
     line = re.search(
-        r"migrated ([\d,]+) of ([\d,]+) records \(([\d,]+) of them by earlier runs\); "
+        r"migrated ([\d,]+) of ([\d,]+) records \(([\d,]+) of them read by earlier runs\); "
         r"this run: ([\d,]+) records in ([\d.]+) s \(([\d,]+) records/s",
         out,
     )

@@ -12,6 +12,8 @@ May import: every stage below it. Only ``asyncmig.__main__`` imports it.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -26,6 +28,7 @@ from asyncmig.errors import (
     Interrupted,
     TooManyRejects,
     describe_os_error,
+    full_disk,
     one_line,
 )
 from asyncmig.output.reportfile import write_report
@@ -84,17 +87,51 @@ def _exit_status(error: Exception | KeyboardInterrupt | SystemExit, run: command
         _say(voice, str(error) or "interrupted")
         commands.how_to_resume(run.options)
         return _ended(run, ExitStatus.INTERRUPTED, str(error) or "interrupted")
-    if isinstance(error, OSError) and run.command == "migrate":
-        message = describe_os_error(error, "could not read or write a file")
-    elif isinstance(error, voice.failures):
-        message = voice.detail(error)
-    else:
-        message = _unexpected(error, run)
+    message = _failure(error, run, voice)
     _say(voice, f"{voice.failed}: {message}")
     # The traceback, for a bug report: on stderr with --verbose, else in the log file only.
     log.log(logging.ERROR if run.verbose else logging.DEBUG, "traceback:", exc_info=error)
     commands.how_to_resume(run.options)
     return _ended(run, ExitStatus.FAILURE, f"{voice.failed}: {message}")
+
+
+def _failure(error: Exception | KeyboardInterrupt, run: commands.Run, voice: _Voice) -> str:
+    """The one line for a failure: worded with its way out where it is known."""
+    if isinstance(error, OSError) and run.command == "migrate":
+        message = describe_os_error(error, "could not read or write a file")
+    elif isinstance(error, OSError) and run.command == "rollback" and error.filename2:
+        # A copy of the backup's (its destination is the disk that matters): they go back
+        # before anything is removed, and the backup is only read.
+        into = error.filename2
+        message = (
+            describe_os_error(error, f"could not restore the backup into {into}", path=into)
+            + "; the database and its state file are untouched: run the same rollback again "
+            "once that is fixed"
+        )
+    elif run.command == "verify" and _sqlite_full(error):
+        message = (
+            "SQLite's temporary files (what verify expects, kept out of memory) filled "
+            f"their disk; {full_disk(_sqlite_temp_dir())}, or point SQLITE_TMPDIR at a "
+            "folder with room, and run verify again"
+        )
+    elif isinstance(error, voice.failures):
+        message = voice.detail(error)
+    else:
+        message = _unexpected(error, run)
+    return message
+
+
+def _sqlite_full(error: BaseException) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _sqlite_temp_dir() -> str:
+    """The folder SQLite puts its temporary files in (its own search order, on Unix)."""
+    for name in ("SQLITE_TMPDIR", "TMPDIR"):
+        if (folder := os.environ.get(name)) and os.path.isdir(folder):
+            return folder
+    known = ("/var/tmp", "/usr/tmp", "/tmp")  # noqa: S108 - named, not written to
+    return next((d for d in known if os.path.isdir(d)), ".")
 
 
 def _say(voice: _Voice, text: str) -> None:

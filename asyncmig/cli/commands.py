@@ -13,9 +13,9 @@ import anyio
 
 from asyncmig import __version__
 from asyncmig.cli.arguments import MigrateArguments, RollbackArguments, VerifyArguments
-from asyncmig.errors import ConfigError, ExitStatus, Interrupted, one_line, single_errors
+from asyncmig.cli.stopping import STOP_SIGNALS, migrate_until_signalled, set_handlers
+from asyncmig.errors import ConfigError, ExitStatus, Interrupted, one_line
 from asyncmig.load import ledger
-from asyncmig.load.pipeline import migrate
 from asyncmig.options import STATE_NAME, Options
 from asyncmig.output.console import Outputs, default_rejects, progress_on_stderr
 from asyncmig.output.progress import DEFAULT_INTERVAL
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from asyncmig.cli.arguments import Arguments
-    from asyncmig.output.progress import Progress, Tracker
+    from asyncmig.output.progress import Tracker
     from asyncmig.output.report import Report
     from asyncmig.verify.result import Verification
 
@@ -69,9 +69,11 @@ def run_migrate(args: MigrateArguments, run: Run) -> int:
     """Migrate with logging and progress on stderr; print the summary, write the report."""
     run.verbose = args.verbose
     run.options = options = _options(args)
+    # Put back once main() is done (a stopped run ignores further stop signals meanwhile).
+    run.cleanup.callback(set_handlers, {s: signal.getsignal(s) for s in STOP_SIGNALS})
     run.outputs = outputs = run.cleanup.enter_context(_outputs(args, options))
     report = anyio.run(
-        _migrate_until_signalled, options, outputs.progress, run.follow, backend="asyncio"
+        migrate_until_signalled, options, outputs.progress, run.follow, backend="asyncio"
     )
     return outputs.conclude(report)
 
@@ -149,42 +151,6 @@ def _command_line(args: MigrateArguments) -> str:
         if value is not True:
             words.append(str(value))
     return one_line(shlex.join(words))  # a path that is not UTF-8 as \xNN: the log is UTF-8
-
-
-async def _migrate_until_signalled(
-    options: Options, progress: Progress, follow: Callable[[Callable[[], Report]], None]
-) -> Report:
-    """``migrate``, cancelled cleanly (writer rolled back, parsers ended) on SIGINT/SIGTERM;
-    ``follow`` is handed the report so far as soon as there is one."""
-    received: list[int] = []
-    with single_errors():
-        report = await _migrate_watching(options, progress, received, follow)
-    if received or report is None:
-        name = signal.Signals(received[0]).name if received else "a signal"
-        raise Interrupted(f"interrupted by {name}")
-    return report
-
-
-async def _migrate_watching(
-    options: Options,
-    progress: Progress,
-    received: list[int],
-    follow: Callable[[Callable[[], Report]], None],
-) -> Report | None:
-    report = None
-    async with anyio.create_task_group() as tasks:
-
-        async def watch() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for signum in signals:
-                    received.append(signum)
-                    tasks.cancel_scope.cancel()
-                    return
-
-        tasks.start_soon(watch)
-        report = await migrate(options, progress, follow=follow)
-        tasks.cancel_scope.cancel()
-    return report
 
 
 def run_verify(args: VerifyArguments) -> int:

@@ -18,6 +18,8 @@ from asyncmig.load.conflicts import Resolved
 from asyncmig.safety import faults
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from asyncmig.load.writer import Writer
     from asyncmig.source.messages import Row, Rows
     from asyncmig.source.plan import SourceFile
@@ -32,6 +34,9 @@ class Batches:
         self.batch_bytes = batch_bytes
         #: File rows to commit with the current (or next) transaction.
         self.files = ledger.FileRows()
+        #: Called before each commit: the pipeline flushes the rejects file there, so that
+        #: a killed run's file lists every record its checkpoint counts as not migrated.
+        self.before_commit: Callable[[], None] = _nothing
         self._rows = 0
         self._bytes = 0
 
@@ -63,6 +68,7 @@ class Batches:
         """Commit the open transaction and the file rows still pending."""
         if not self.writer.in_transaction and not self.files.pending:
             return
+        self.before_commit()
         async with self.writer.transaction():
             await self._write_file_rows()
         faults.reached("commit")
@@ -75,6 +81,10 @@ class Batches:
 
 #: Tables a dry run keeps whole: links are folded into tickets, which needs their data.
 _KEPT_WHOLE: Final = frozenset({"tickets"})
+
+
+def _nothing() -> None:
+    pass
 
 
 def _digested(row: Row) -> Row:

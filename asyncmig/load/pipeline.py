@@ -91,6 +91,7 @@ async def migrate(
             await run.to_the_end(facts)
         except BaseException as error:
             stopped = isinstance(error, anyio.get_cancelled_exc_class() | KeyboardInterrupt)
+            await writer.settle()  # the state file must see what SQLite's thread still ran
             write_state_at_end(options.db, state, "interrupted" if stopped else "failed")
             raise
     return fold.current()
@@ -177,6 +178,7 @@ class _Run:
         await write_state(self.batches.writer, self.state)  # the start's plan, kept files, phase
         self.fold.listing(rejects)
         rejects.open()
+        self.batches.before_commit = rejects.flush  # the file never behind the checkpoint
         plan = self.plan
         parsed = [*plan.migrated[len(facts.kept) :], *(f for f in plan.not_migrated if f.is_json)]
         self.progress.start(sum(f.size for f in parsed), len(parsed))
@@ -186,7 +188,13 @@ class _Run:
             faults.reached("loaded")  # every file committed, no record moved yet
             interrupted = facts.earlier is not None and facts.earlier.status != "complete"
             writer = self.batches.writer
-            await rekey.move_waiting(writer, rejects, self.target.tables, list_earlier=interrupted)
+            await rekey.move_waiting(
+                writer,
+                rejects,
+                self.target.tables,
+                list_earlier=interrupted,
+                phases=phases_of(self.progress),
+            )
         finally:
             self.fold.loaded(PeakMemory.measure())
             rejects.close()  # a full disk here is a failed write naming the file

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from asyncmig.load.ledger import rekeys
+from asyncmig.output.progress import NullProgress
 from asyncmig.safety import faults
 
 if TYPE_CHECKING:
     from asyncmig.load.writer import Writer
+    from asyncmig.output.progress import Phases
     from asyncmig.output.rejects import Rejects
     from asyncmig.source.messages import Row
 
@@ -36,19 +38,27 @@ _encoder: Final = msgspec.json.Encoder()
 
 
 async def move_waiting(
-    writer: Writer, rejects: Rejects, tables: tuple[str, ...], *, list_earlier: bool
+    writer: Writer,
+    rejects: Rejects,
+    tables: tuple[str, ...],
+    *,
+    list_earlier: bool,
+    phases: Phases | None = None,
 ) -> int:
     """Move every waiting record to its new id and list every move (``list_earlier``: also
-    when an earlier, interrupted run made them); how many moved now."""
+    when an earlier, interrupted run made them); how many moved now. ``phases`` hears how
+    many have moved (on a big root, seconds after the load's last file)."""
     waiting = set(await rekeys.tables_waiting(writer))
     if not waiting:
         if list_earlier:
             await _list(writer, rejects)
         return 0
+    phases = phases or NullProgress()
+    phases.phase("re-keying", await rekeys.count_waiting(writer), "records")
     moved = 0
     async with writer.transaction():
         for table in (t for t in tables if t in waiting):
-            moved += await _move_table(writer, table)
+            moved += await _move_table(writer, table, phases)
             faults.reached("rekey")
         if not writer.digests and "tickets" in tables:
             await _follow_in_tickets(writer)
@@ -63,7 +73,7 @@ async def _list(writer: Writer, rejects: Rejects) -> None:
         rejects.rekeyed(move)
 
 
-async def _move_table(writer: Writer, table: str) -> int:
+async def _move_table(writer: Writer, table: str, phases: Phases) -> int:
     """Move the table's waiting records, a few at a time (one insert and one ledger update
     for each few: a round trip to the writer's thread per record cost 0.3 ms)."""
     ids = _FreeIds(writer, table)
@@ -78,9 +88,11 @@ async def _move_table(writer: Writer, table: str) -> int:
         seqs.append((new_id, record.seq))
         held += len(data)
         if len(rows) >= _FLUSH or held >= _FLUSH_BYTES or ids.forgetting:
+            phases.step(len(rows))
             await _insert(writer, table, rows, seqs)
             held = 0
         count += 1
+    phases.step(len(rows))
     await _insert(writer, table, rows, seqs)
     return count
 

@@ -6,6 +6,7 @@ the start decided comes back as StartFacts."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from contextlib import asynccontextmanager
@@ -145,6 +146,9 @@ async def _create(options: Options, plan: Plan, prepared: Prepared, target: Targ
     except BaseException:
         await writer.close()
         remove_database(hidden)  # a full disk, say: nothing half made is left behind
+        if prepared.folder is not None:
+            with contextlib.suppress(OSError):  # nor the backup folder, while it is empty
+                prepared.folder.rmdir()
         raise
     await writer.close()
     os.replace(hidden, db)
@@ -192,9 +196,16 @@ async def _back_up_data(
     ours = {*side_files(db), lock_file(db), *side_files(new_file(db)), options.state_path}
     skip = frozenset({folder, *ours})
     phases.phase("backup", plan.all_bytes, "bytes")
+
+    def copied(nbytes: int) -> None:
+        phases.step(nbytes)
+        # Ctrl-C stops the copy between two files, not after the last (a GB takes seconds):
+        # the ledger still says "backup", so a resume copies again.
+        anyio.from_thread.check_cancelled()
+
     await anyio.to_thread.run_sync(
         lambda: backup.copy_data(
-            plan.root, folder, db=options.db, skip=skip, old_db=prepared.old_db, copied=phases.step
+            plan.root, folder, db=options.db, skip=skip, old_db=prepared.old_db, copied=copied
         )
     )
     await ledger.record_settings(writer, status="loading")

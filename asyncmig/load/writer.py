@@ -96,6 +96,18 @@ class Writer:
                 await self._conn.close()
             self._conn = None
 
+    async def settle(self) -> None:
+        """Wait (shielded, time-limited) until every statement already handed to SQLite's
+        thread has run. A statement whose caller was cancelled still runs to its end there
+        (a commit, a setting written on its own): what reads the database next must see
+        it, as a resume will."""
+        if self._conn is not None:
+            with (
+                anyio.move_on_after(_CLEANUP_SECONDS, shield=True),
+                contextlib.suppress(Exception),
+            ):
+                await self._conn.execute("SELECT 1")
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One transaction around the block (joining the open one, if any), committed at
@@ -226,6 +238,10 @@ def _could_not_write(path: str, error: sqlite3.Error) -> str:
     """SQLite's failure in one line; a full disk named with its free space. What was
     committed, and the command that goes on, the command line says (it knows the options)."""
     text = f"could not write {path}: {error}"
-    if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
         text += "; " + full_disk(path)
+    elif code is not None and code & 0xFF == sqlite3.SQLITE_BUSY:
+        # Not another asyncmig run (its lock refuses that one up front): the server?
+        text += "; another process is writing it (the OctoPrompt server?): stop that process"
     return text

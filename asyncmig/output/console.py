@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final, Self
 
 import msgspec
 
-from asyncmig.errors import ConfigError, ExitStatus
+from asyncmig.errors import ConfigError, ExitStatus, describe_os_error
 from asyncmig.output.progress import DEFAULT_INTERVAL, LineProgress, NullProgress
 from asyncmig.output.reportfile import write_report
 
@@ -35,8 +35,15 @@ _FILE_FORMAT: Final = "%(asctime)s %(levelname)s %(message)s"
 
 
 def default_rejects(db: Path) -> Path:
-    """Beside the database, named after it and the run: ``<stem>.rejects-<time>.jsonl``."""
-    return db.with_name(f"{db.stem}.rejects-{time.strftime('%Y%m%dT%H%M%S')}.jsonl")
+    """Beside the database, named after it and the run: ``<stem>.rejects-<time>.jsonl``,
+    or ``<stem>.rejects-<time>-<n>.jsonl`` when that is taken (an earlier run in the same
+    second, whose file the user did not ask to lose: a --force run after a refused one)."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path, n = db.with_name(f"{db.stem}.rejects-{stamp}.jsonl"), 1
+    while path.exists() or path.is_symlink():
+        n += 1
+        path = db.with_name(f"{db.stem}.rejects-{stamp}-{n}.jsonl")
+    return path
 
 
 def progress_on_stderr(interval: float) -> tuple[Tracker, Console | None]:
@@ -110,8 +117,12 @@ class Outputs:
             try:
                 write_report(report, self.report_path, code)
             except OSError as error:
-                print(f"asyncmig: cannot write the report: {error}", file=sys.stderr)
+                doing = f"cannot write the report {self.report_path}"
+                said = describe_os_error(error, doing, path=self.report_path)
+                print(f"asyncmig: {said}", file=sys.stderr)
                 code = ExitStatus.FAILURE
+        if any(isinstance(h, _LogFile) and h.failed for h in self._handlers):
+            code = ExitStatus.FAILURE  # said once, when it failed: the log is not whole
         if sys.stdout.isatty():
             from asyncmig.output import display  # noqa: PLC0415 - rich only for a terminal
 
@@ -140,7 +151,7 @@ class Outputs:
     def _to_file(self, text: str) -> None:
         """A line for the log file alone (a run's start and end; the console has its own)."""
         for handler in self._handlers:
-            if isinstance(handler, logging.FileHandler):
+            if isinstance(handler, _LogFile):
                 record = log.makeRecord(log.name, logging.INFO, __file__, 0, text, (), None)
                 handler.handle(record)
 
@@ -151,6 +162,38 @@ class Outputs:
             path.unlink()
             return True
         return False
+
+
+class _LogFile(logging.FileHandler):
+    """The log file: a write that fails (a full disk) is said once on stderr, in one line
+    with the way out, and the log stops there (logging's own report of it is a traceback
+    per record)."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)  # not a write that failed: a bug, logging's report
+        elif not self.failed:
+            self._failed(error)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as error:  # the last lines, flushed on close
+            if not self.failed:
+                self._failed(error)
+
+    def _failed(self, error: OSError) -> None:
+        self.failed = True
+        doing = f"cannot write the log file {self.baseFilename}"
+        said = describe_os_error(error, doing, path=self.baseFilename)
+        print(f"asyncmig: {said}; the log stops here", file=sys.stderr, flush=True)
 
 
 def _create_private(log_file: Path) -> None:
@@ -176,7 +219,7 @@ def _configure_logging(
     if log_file is not None:
         try:
             _create_private(log_file)
-            to_file = logging.FileHandler(log_file, encoding="utf-8")
+            to_file = _LogFile(log_file, encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"cannot write the log file {log_file}: {error}") from None
         to_file.setFormatter(logging.Formatter(_FILE_FORMAT))

@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     ProgressColumn,
@@ -137,10 +138,25 @@ class _RecordsPerSecond(ProgressColumn):
 
 
 class _BytesPerSecond(TransferSpeedColumn):
-    """MB/s for what is counted in bytes; nothing for a phase counted in steps."""
+    """MB/s for what is counted in bytes; nothing for a phase counted in steps or records."""
 
     def render(self, task: Task) -> Text:
-        return Text("") if task.fields.get("unit") == "steps" else super().render(task)
+        counted = task.fields.get("unit") in ("steps", "records")
+        return Text("") if counted else super().render(task)
+
+
+def _print_whole(console: Console, table: Table) -> None:
+    """``table`` with every character: on a terminal narrower than it (80 columns), rich
+    cut names and counts down to "…" (two rows read "mcp_ser…"); it is rendered at its own
+    width instead, and the terminal wraps its lines."""
+    width = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if width <= console.width:
+        console.print(table)
+        return
+    for line in console.render_lines(table, console.options.update_width(width), pad=False):
+        text = Text.assemble(*((segment.text, segment.style or "") for segment in line))
+        text.rstrip()
+        console.print(text, soft_wrap=True, highlight=False)
 
 
 class ConsoleHandler(logging.Handler):
@@ -175,7 +191,7 @@ def print_summary(report: Report, console: Console) -> None:
             style="bold" if last else None,
             end_section=number == len(rows) - 2,
         )
-    console.print(table)
+    _print_whole(console, table)
     console.print()
     for line in detail_lines(report):
         console.print(Text(one_line(line)), soft_wrap=True, highlight=False)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 DEFAULT_INTERVAL: Final = 5.0
 
-Unit = Literal["bytes", "steps"]
+Unit = Literal["bytes", "steps", "records"]
 
 
 class Progress(Protocol):
@@ -50,8 +50,9 @@ class Phases(Protocol):
     """What a progress sink may also hear: the phases around the load."""
 
     def phase(self, name: str, total: int, unit: Unit) -> None:
-        """A phase begins: ``"backup"`` (bytes copied and checked), ``"finishing"`` (steps:
-        indexes, statistics, the WAL) or ``"verify"`` (bytes of JSON checked)."""
+        """A phase begins: ``"backup"`` (bytes copied and checked), ``"re-keying"`` (records
+        moved to their new ids), ``"finishing"`` (steps: indexes, statistics, the WAL) or
+        ``"verify"`` (bytes of JSON checked)."""
 
     def step(self, done: int) -> None:
         """``done`` more units of the current phase are behind."""
@@ -120,8 +121,8 @@ class Tracker:
     def phase_line(self) -> str:
         """The phase in one short line: how far, and how fast for bytes."""
         done, total = self.phase_done, self.phase_total
-        if self.phase_unit == "steps":
-            return f"{self.phase_name} {done:,} of {total:,} steps"
+        if self.phase_unit != "bytes":
+            return f"{self.phase_name} {done:,} of {total:,} {self.phase_unit}"
         elapsed = max(time.monotonic() - self.phase_started, 1e-9)
         percent = 100 * done / total if total else 100.0
         return (

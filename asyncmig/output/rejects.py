@@ -121,6 +121,15 @@ class Rejects:
             except OSError as error:
                 raise self._failed(error) from error
 
+    def flush(self) -> None:
+        """Hand the lines so far to the system: called before each commit, so that a run
+        killed after it leaves every record its checkpoint holds as not migrated listed."""
+        if self._out is not None:
+            try:
+                self._out.flush()
+            except OSError as error:
+                raise self._failed(error) from error
+
     def reopen(self) -> None:
         """Append to the file again, after the load (what the target did not carry)."""
         if self.path is None or self._out is not None:

@@ -302,7 +302,7 @@ def _throughput_line(report: Report, verb: str) -> str:
     if report.earlier is None:
         return f"{done} in {speed}"
     return (
-        f"{done} ({report.earlier.records:,} of them by earlier runs); this run: "
+        f"{done} ({report.earlier.records:,} of them read by earlier runs); this run: "
         f"{report.records_this_run:,} records in {speed}"
     )
 

@@ -85,6 +85,9 @@ def check(options: Options, outputs: Sequence[Output]) -> None:
     """Refuse (ConfigError) an output that would destroy something or cannot be written.
     Writes nothing: :func:`prepare` makes the folders once every check has passed."""
     places.refuse_odd_db(options.db)  # before anything follows it
+    # The database's folder first: the outputs beside it would be refused for the same
+    # reason, each with a way out (another folder for that output) that does not help.
+    refusals.prepare(options.db)
     places.refuse_odd_backup_dir(options, [(f"the {o.what}", o.path) for o in outputs])
     guarded = _Guarded(options)
     taken: dict[object, Output] = {}

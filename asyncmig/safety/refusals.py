@@ -35,7 +35,10 @@ def prepare(db: Path) -> None:
             f"cannot create the folder for the database {db}: {folder} is not a folder"
         )
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write the database {db}: {folder} is not writable")
+        raise ConfigError(
+            f"cannot write the database {db}: {folder} is not writable; pass --db a path in a "
+            "folder you can write to, or give this user write access to that folder"
+        )
 
 
 def make_folder(db: Path) -> None:

@@ -36,6 +36,7 @@ PROVIDER_KEY_HARMLESS: Final = frozenset(
 # A JSON string (kept byte for byte) or a run of blanks between tokens (dropped).
 _TOKENS: Final = re.compile(rb'("(?:[^"\\]|\\.)*")|[ \t\r\n]+')
 _members: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_items: Final = msgspec.json.Decoder(list[msgspec.Raw])
 _encoder: Final = msgspec.json.Encoder()
 
 
@@ -65,20 +66,34 @@ def _provider_member(name: str, value: msgspec.Raw) -> msgspec.Raw:
     return value if harmless else _REDACTED_JSON
 
 
-def _mcp_server_config(text: bytes) -> bytes:
-    """Every value of ``env`` redacted (API keys and tokens go there), its names kept; an
-    ``env`` that is not an object is redacted whole."""
+def _mcp_record(text: bytes) -> bytes:
+    """Every value of every ``env``, at any depth (API keys and tokens go there: a server
+    config's, and a copy of it in a state or a tool call's input), redacted, its names
+    kept; an ``env`` that is not an object is redacted whole."""
+    if text[:1] == b"{" and b'"env"' not in text and b"\\u" not in text:
+        return text  # an object with no env in it (an escape could spell one)
     return _cleaned(text, _mcp_member)
 
 
 def _mcp_member(name: str, value: msgspec.Raw) -> msgspec.Raw:
     if name != "env":
-        return value
+        return _without_env(value)
     try:
         env = _members.decode(value)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return _REDACTED_JSON
     return msgspec.Raw(_encoder.encode(dict.fromkeys(env, _REDACTED_JSON)))
+
+
+def _without_env(value: msgspec.Raw) -> msgspec.Raw:
+    """``value`` with every ``env`` inside it redacted; the rest byte for byte."""
+    text = bytes(value)
+    if text[:1] == b"{":
+        members = _members.decode(text)
+        return msgspec.Raw(_encoder.encode({n: _mcp_member(n, v) for n, v in members.items()}))
+    if text[:1] == b"[":
+        return msgspec.Raw(_encoder.encode([_without_env(v) for v in _items.decode(text)]))
+    return value
 
 
 def _cleaned(text: bytes, clean: Callable[[str, msgspec.Raw], msgspec.Raw]) -> bytes:
@@ -87,16 +102,25 @@ def _cleaned(text: bytes, clean: Callable[[str, msgspec.Raw], msgspec.Raw]) -> b
     well be one, and text we cannot read we cannot vouch for."""
     try:
         members = _members.decode(text)
+        # A repeated member (a dict keeps the last) is dropped here, so it cannot leak.
+        return _encoder.encode({name: clean(name, value) for name, value in members.items()})
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        return _encoder.encode(REDACTED)
-    # A repeated member (a dict keeps the last) is dropped here, so it cannot leak either.
-    return _encoder.encode({name: clean(name, value) for name, value in members.items()})
+        return _encoder.encode(REDACTED)  # too deep to look through (an env may hide there)
 
 
 #: The tables whose records hold secrets, and how each record's text is cleaned of them.
 _CLEANERS: Final[dict[str, Callable[[bytes], bytes]]] = {
     "provider_keys": _provider_key,
-    "mcp_server_configs": _mcp_server_config,
+    **dict.fromkeys(
+        (
+            "mcp_server_configs",
+            "mcp_server_states",
+            "mcp_tools",
+            "mcp_resources",
+            "mcp_tool_executions",
+        ),
+        _mcp_record,
+    ),
 }
 #: Tables whose damaged files get no excerpt in the rejects file (see :func:`shows_excerpt`).
 SECRET_TABLES: Final = frozenset(_CLEANERS)

@@ -81,6 +81,13 @@ async def tables_waiting(writer: Writer) -> list[str]:
     return [row[0] for row in await cursor.fetchall()]
 
 
+async def count_waiting(writer: Writer) -> int:
+    """Records still waiting for a new id, in every table."""
+    cursor = await writer.conn.execute("SELECT count(*) FROM asyncmig_rekeys WHERE new_id IS NULL")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def waiting(writer: Writer, table: str) -> AsyncIterator[Waiting]:
     """The records of ``table`` waiting for a new id, in load order, a few at a time."""
     last = 0
