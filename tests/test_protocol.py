@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
+import anyio
+
+from asyncmig.ipc.client import start_parser, warm_parsers
 from asyncmig.ipc.wire import read_message, write_message
-from asyncmig.source.messages import Done, Message, Notice, Reject, Rows
+from asyncmig.source.messages import Done, Job, Message, Notice, Opened, Reject, Rows
 
 
 def test_messages_round_trip_through_a_pipe() -> None:
@@ -63,3 +67,35 @@ def test_messages_round_trip_through_a_pipe() -> None:
         301,
     )
     assert [received[0], received[2], received[3]] == [sent[0], sent[2], sent[3]]
+
+
+def _children() -> set[int]:
+    """This process's live children, from /proc (every thread's list)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
+def test_a_warm_parser_is_the_one_taken_and_those_not_taken_are_ended(tmp_path: Path) -> None:
+    made = tmp_path / "projects.json"
+    made.write_text('{"1": {"id": 1, "name": "p", "path": "/p", "created": 1, "updated": 2}}')
+    job = Job(file_no=0, path=str(made), table="projects")
+
+    async def main() -> tuple[set[int], int, list[Message], set[int], set[int]]:
+        before = _children()
+        async with warm_parsers(2):
+            warm = _children() - before
+            async with start_parser() as parser:
+                taken = parser.process.pid
+                await parser.send_all([job])
+                messages = await parser.receive(job)
+            inside = _children() - before
+        return warm, taken, messages, inside, _children() - before
+
+    warm, taken, messages, inside, after = anyio.run(main)
+    assert len(warm) == 2
+    assert taken in warm  # no third process was started
+    assert isinstance(messages[0], Opened)  # it read the job it was sent
+    assert inside == warm - {taken}  # the taken one ended with its block, the other lived
+    assert after == set()

@@ -14,6 +14,7 @@ import select
 import subprocess
 import sys
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import IO, TYPE_CHECKING, Final
 
 import anyio
@@ -44,9 +45,17 @@ class Parser:
         self._outbox: IO[bytes] = process.stdout
 
     async def send_all(self, jobs: list[Job]) -> None:
-        """Queue every job; a thread blocks on the pipe while the process is busy."""
+        """Queue every job, then close the process's stdin: it ends once its last file is
+        answered, while the main process still applies that file (ended at the block's
+        exit instead, its shutdown came after the load, 20-30 ms a run). A thread blocks on
+        the pipe while the process is busy."""
         data = b"".join(frame(job) for job in jobs)
-        await anyio.to_thread.run_sync(self._write, data, abandon_on_cancel=True)
+        await anyio.to_thread.run_sync(self._write_all, data, abandon_on_cancel=True)
+
+    def _write_all(self, data: bytes) -> None:
+        self._write(data)
+        with contextlib.suppress(OSError):
+            self._inbox.close()
 
     async def receive(self, job: Job) -> list[Message]:
         """The next messages (``job``'s first); ParserCrashed if the process ended instead.
@@ -105,22 +114,36 @@ class Parser:
         self._outbox.close()
 
 
+#: Parser processes started ahead of their use (:func:`warm_parsers`), for
+#: :func:`start_parser` to take before it starts one.
+_WARM: ContextVar[list[subprocess.Popen[bytes]] | None] = ContextVar("warm", default=None)
+
+
+@asynccontextmanager
+async def warm_parsers(count: int) -> AsyncIterator[None]:
+    """Start ``count`` parser processes now, for :func:`start_parser` to take in the block:
+    a process's start (an interpreter and its imports, 50-60 ms) then overlaps the run's
+    checks and set-up instead of following them. Those not taken had no job: they are
+    killed at the exit (a refusal need not wait for their imports)."""
+    warm = [_spawn() for _ in range(count)]
+    token = _WARM.set(warm)
+    try:
+        yield
+    finally:
+        _WARM.reset(token)
+        for process in warm:
+            process.kill()
+        with anyio.CancelScope(shield=True):
+            for process in warm:
+                await anyio.to_thread.run_sync(Parser(process).stop)
+
+
 @asynccontextmanager
 async def start_parser() -> AsyncIterator[Parser]:
-    """A parser process that is always ended when the block exits, however it exits."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p
-        ),
-    }
-    process = subprocess.Popen(  # noqa: ASYNC220 - starting is quick; reads go to threads
-        [sys.executable, "-m", "asyncmig.ipc.worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        bufsize=0,
-    )
+    """A parser process (a warm one if there is one) that is always ended when the block
+    exits, however it exits."""
+    warm = _WARM.get()
+    process = warm.pop() if warm else _spawn()
     parser = Parser(process)
     try:
         yield parser
@@ -129,3 +152,19 @@ async def start_parser() -> AsyncIterator[Parser]:
             process.kill()  # failing or cancelled: no reason to let it finish its file
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(parser.stop)
+
+
+def _spawn() -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    return subprocess.Popen(  # starting is quick; reads go to threads
+        [sys.executable, "-m", "asyncmig.ipc.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        bufsize=0,
+    )

@@ -26,6 +26,7 @@ from asyncmig.errors import (
     TooManyRejects,
     single_errors,
 )
+from asyncmig.ipc.client import warm_parsers
 from asyncmig.ipc.order import parse_in_order
 from asyncmig.load import ledger, rekey, start
 from asyncmig.load.apply import apply_file
@@ -69,13 +70,20 @@ async def migrate(
     ``progress`` hears how far it is (nothing does by default). ``follow``, if given, is
     handed the report so far (a function returning it) as soon as there is one, so that a
     caller can report a run that fails or is interrupted."""
-    plan = _plan(options)
-    target = by_name(options.target or _recorded_target(options))
-    if options.target is None and target.name != by_name(None).name:
-        options = msgspec.structs.replace(options, target=target.name)  # said to resume
-    fold = ReportFold(options, bytes_read=plan.total_bytes, warnings=plan.links)
-    if follow is not None:
-        follow(fold.current)
+    async with warm_parsers(1):  # the first parser starts while the checks run
+        plan = _plan(options)
+        target = by_name(options.target or _recorded_target(options))
+        if options.target is None and target.name != by_name(None).name:
+            options = msgspec.structs.replace(options, target=target.name)  # said to resume
+        fold = ReportFold(options, bytes_read=plan.total_bytes, warnings=plan.links)
+        if follow is not None:
+            follow(fold.current)
+        return await _migrate(options, plan, target, fold, progress)
+
+
+async def _migrate(
+    options: Options, plan: Plan, target: Target, fold: ReportFold, progress: Progress | None
+) -> Report:
     prepared = await start.prepare(options, plan, target)
     async with start.writer_for(options, plan, prepared, target) as writer:
         state = _state_file(options, fold)
