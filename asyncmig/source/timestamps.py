@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Final
 
 SECONDS_BELOW: Final = 10_000_000_000
@@ -66,6 +65,10 @@ def _parse_date(text: str) -> int:
     try:
         parsed = datetime.fromisoformat(stripped)
     except ValueError:
+        # Imported on first use: email.utils (and socket) are 8 ms of every process's
+        # start, parsers included, for a form the data rarely holds.
+        from email.utils import parsedate_to_datetime  # noqa: PLC0415
+
         try:
             parsed = parsedate_to_datetime(stripped)  # RFC 2822, as Date.parse also reads
         except (TypeError, ValueError, IndexError):
