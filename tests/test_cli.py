@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -179,6 +180,7 @@ def test_a_dead_parser_process_fails_the_run(tmp_path: Path) -> None:
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
         worker = _wait_for_child(process.pid)
+        _wait_for_phase(tmp_path / ".migration-state.json", "loading")
         os.kill(worker, signal.SIGKILL)
         stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 1, (stdout, stderr)
@@ -198,6 +200,16 @@ def _wait_for_child(pid: int) -> int:
     raise AssertionError("no parser process appeared")
 
 
+def _wait_for_phase(state: Path, phase: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):  # not there yet, or being replaced
+            if json.loads(state.read_text())["phase"] == phase:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"the state file never said {phase}")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_the_run_with_130(signum: int, tmp_path: Path) -> None:
     big = generate(tmp_path / "big", size_bytes=60 * 2**20, shape="few", seed=4)
@@ -208,6 +220,7 @@ def test_a_signal_stops_the_run_with_130(signum: int, tmp_path: Path) -> None:
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
         worker = _wait_for_child(process.pid)
+        _wait_for_phase(tmp_path / ".migration-state.json", "loading")  # the parser starts first
         os.kill(process.pid, signum)
         stopped = time.monotonic()
         stdout, stderr = process.communicate(timeout=30)
