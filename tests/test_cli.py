@@ -242,3 +242,21 @@ def test_a_signal_stops_the_run_with_130(signum: int, tmp_path: Path) -> None:
         not Path(f"/proc/{worker}").exists()
         or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2]
     )
+
+
+def test_a_stopped_force_run_says_where_the_old_database_went(tmp_path: Path) -> None:
+    big = generate(tmp_path / "big", size_bytes=30 * 2**20, shape="few", seed=5)
+    db = tmp_path / "f.db"
+    assert run_cli("--data-dir", big.root, "--db", db, "--no-backup").returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [
+        *(sys.executable, "-m", "asyncmig", "--data-dir", str(big.root), "--db", str(db)),
+        *("--force", "--batch-size", "1"),
+    ]
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as process:
+        _wait_for_phase(tmp_path / ".migration-state.json", "loading")
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    (kept,) = tmp_path.glob("backup-*/.asyncmig-db/f.db")
+    assert f"the database that was there before is kept in the backup: {kept}" in stderr

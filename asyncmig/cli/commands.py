@@ -7,6 +7,7 @@ import shlex
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 import anyio
@@ -21,6 +22,7 @@ from asyncmig.output.console import Outputs, default_rejects, progress_on_stderr
 from asyncmig.output.progress import DEFAULT_INTERVAL
 from asyncmig.safety import outputs as output_files
 from asyncmig.safety import rollback
+from asyncmig.safety.backup import DB_FOLDER
 from asyncmig.targets import by_name
 
 if TYPE_CHECKING:
@@ -93,6 +95,9 @@ def how_to_resume(options: Options | None) -> None:
             f"resume trusts; progress: {options.state_path}); to finish the migration run: "
             f"{options.resume_command}"
         )
+        if found.run.old_db and found.run.backup:  # --force moved it there first
+            kept = Path(found.run.backup) / DB_FOLDER / found.run.old_db
+            say += f"; the database that was there before is kept in the backup: {kept}"
     elif not options.db.exists():
         say = f"nothing was written to {options.db}: run the same command again to migrate"
     else:
