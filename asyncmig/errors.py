@@ -179,5 +179,8 @@ def full_disk(path: str, needed: int | None = None) -> str:
 
 
 def size_text(nbytes: int) -> str:
-    """A size as the messages and the summary write it: GB from 100 MB on, else MB."""
-    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 10**8 else f"{nbytes / 1e6:.1f} MB"
+    """A size as the messages and the summary write it: GB from 100 MB on, MB from 100 KB
+    on, else KB (a state file's 11 KB read "0.0 MB")."""
+    if nbytes >= 10**8:
+        return f"{nbytes / 1e9:.2f} GB"
+    return f"{nbytes / 1e6:.1f} MB" if nbytes >= 10**5 else f"{nbytes / 1e3:.1f} KB"

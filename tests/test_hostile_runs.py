@@ -210,7 +210,7 @@ def test_verify_on_a_full_temporary_disk_names_it(
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.splitlines() == [
         "asyncmig verify: failed: SQLite's temporary files (what verify expects, kept out of "
-        f"memory) filled their disk; the file system mounted at {disk} is full (0.0 MB free); "
+        f"memory) filled their disk; the file system mounted at {disk} is full (0.0 KB free); "
         "free space there, or point SQLITE_TMPDIR at a folder with room, and run verify again"
     ]
 

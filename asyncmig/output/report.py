@@ -364,7 +364,8 @@ def rejects_line(report: Report) -> str:
     """The summary's last line: where every record not migrated is listed."""
     if report.rejects_file is None:
         return "rejects file: none written"
-    return f"rejects file: {report.rejects_file} ({report.rejects_lines:,} lines)"
+    lines = report.rejects_lines
+    return f"rejects file: {report.rejects_file} ({lines:,} line{'' if lines == 1 else 's'})"
 
 
 def _describe(outcome: FileOutcome) -> str:
