@@ -398,6 +398,10 @@ def test_version() -> None:
     done = run_cli("--version")
     assert done.returncode == 0
     assert done.stdout.strip() == f"python -m asyncmig {asyncmig.__version__}"
+    for command in ("verify", "rollback"):  # after a command too (it was refused there)
+        done = run_cli(command, "--version")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"python -m asyncmig {command} {asyncmig.__version__}"
 
 
 def test_usage_names_the_program_as_it_was_run(tmp_path: Path) -> None:

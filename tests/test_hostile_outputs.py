@@ -396,6 +396,22 @@ def test_rollback_refuses_a_manifest_whose_path_bytes_are_not_hex(
     assert tree_digest(own_root) == before
 
 
+def test_rollback_refuses_a_manifest_of_a_version_it_does_not_know(
+    own_root: Path, backed_up: tuple[Path, Path]
+) -> None:
+    # A manifest version 99 was read as if it were this one's.
+    db, folder = backed_up
+    manifest = folder / ".asyncmig-manifest.json"
+    content = json.loads(manifest.read_text())
+    content["version"] = 99
+    manifest.write_text(json.dumps(content))
+    before = tree_digest(own_root)
+    done = run_cli("rollback", "--db", db, "--data-dir", own_root, "--restore", folder, "--yes")
+    _one_line(done, 2, "manifest version 99", "roll back with the asyncmig that made it")
+    assert db.exists()
+    assert tree_digest(own_root) == before
+
+
 # a data root whose own path is not UTF-8 ----------------------------------------------------
 
 

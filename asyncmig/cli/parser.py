@@ -261,6 +261,7 @@ def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
         "a missing database or data directory, or a database that is not a finished asyncmig "
         "migration; 1 any other failure; 130 interrupted.",
     )
+    _add_version(parser)
     _add_paths(
         parser, "the JSON data root the database was migrated from", "the migrated SQLite database"
     )
@@ -277,6 +278,7 @@ def _add_rollback(commands: argparse._SubParsersAction[_Parser]) -> None:
         epilog="Exit status: 0 done; 1 not confirmed or failed; 2 bad usage or a refusal "
         "(nothing done); 130 interrupted.",
     )
+    _add_version(parser)
     add = parser.add_argument
     add("--db", type=Path, metavar="PATH", default=opts.DEFAULT_DB, help="the migrated database")
     add("--state-file", type=Path, metavar="PATH", help="the state file (default: beside --db)")

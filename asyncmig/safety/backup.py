@@ -51,10 +51,14 @@ class Entry(msgspec.Struct, frozen=True, omit_defaults=True):
         return self.path if self.path_bytes is None else os.fsdecode(bytes.fromhex(self.path_bytes))
 
 
+#: The manifest's format; a rollback refuses one it does not know.
+MANIFEST_VERSION: Final = 1
+
+
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     """What a backup holds, to verify it and to restore it."""
 
-    version: int = 1
+    version: int = MANIFEST_VERSION
     data_dir: str
     db: str
     created: str

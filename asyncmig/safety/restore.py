@@ -14,19 +14,33 @@ from pathlib import Path, PurePosixPath
 import msgspec
 
 from asyncmig.errors import ConfigError, MigrationError
-from asyncmig.safety.backup import DB_FOLDER, MANIFEST, Entry, Manifest, file_hash
+from asyncmig.safety.backup import (
+    DB_FOLDER,
+    MANIFEST,
+    MANIFEST_VERSION,
+    Entry,
+    Manifest,
+    file_hash,
+)
 from asyncmig.storage import open_readonly, path_text
 
 
 def read_manifest(folder: Path) -> Manifest:
     """The manifest of the backup ``folder``; ConfigError when it has none or a broken one."""
     try:
-        return msgspec.json.decode((folder / MANIFEST).read_bytes(), type=Manifest)
+        manifest = msgspec.json.decode((folder / MANIFEST).read_bytes(), type=Manifest)
     except (OSError, msgspec.DecodeError) as error:
         raise ConfigError(
             f"{folder} is not a complete asyncmig backup ({error}): pass --restore a "
             f"backup-<timestamp> folder, the one holding {MANIFEST}"
         ) from None
+    if manifest.version != MANIFEST_VERSION:  # its fields may not mean what they say here
+        raise ConfigError(
+            f"{folder} was made by another asyncmig (manifest version {manifest.version}, "
+            f"this one reads {MANIFEST_VERSION}), so nothing was done: roll back with the "
+            "asyncmig that made it"
+        )
+    return manifest
 
 
 def check_restorable(folder: Path, data_dir: Path) -> Manifest:
