@@ -156,6 +156,23 @@ def test_a_report_or_log_on_a_full_disk_is_one_line_naming_it(
     assert "migrated" in done.stdout  # the summary of the run all the same
 
 
+def test_a_rejects_file_on_a_full_disk_is_counted_by_what_it_holds(
+    data: Path, tmp_path: Path, small_disk: Callable[[str], Path]
+) -> None:
+    """The report counted the lines handed to the file, not those on the disk (6 for a
+    file of none)."""
+    disk = small_disk("16k")
+    rejects, report = disk / "r.jsonl", tmp_path / "r.json"
+    done = run_cli(
+        "--data-dir", data, "--db", tmp_path / "o.db", "--no-backup", "--rejects", rejects,
+        "--report", report, *BATCH,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert f"could not write the rejects file {rejects}" in done.stderr
+    held = rejects.read_bytes().count(b"\n")
+    assert json.loads(report.read_text())["rejects_lines"] == held
+
+
 def test_a_disk_too_full_for_the_new_database_leaves_nothing(
     data: Path, small_disk: Callable[[str], Path]
 ) -> None:

@@ -272,7 +272,10 @@ class Rejects:
             self.lines += 1
 
     def _failed(self, error: OSError) -> WriteFailed:
-        """A write that failed (a full disk) ends the run as a failed write naming the file."""
+        """A write that failed (a full disk) ends the run as a failed write naming the file;
+        from then on ``lines`` counts the whole lines the file holds, not those handed to it
+        (the report said 6 for a file of none)."""
+        self.lines = _whole_lines(self.path)
         doing = f"could not write the rejects file {self.path}"
         return WriteFailed(describe_os_error(error, doing, path=self.path))
 
@@ -283,3 +286,14 @@ class Rejects:
         if self._originals is None:
             self._originals = Originals(source)
         return await anyio.to_thread.run_sync(self._originals.take, indexes)
+
+
+def _whole_lines(path: Path | None) -> int:
+    """The lines of ``path`` that end with their newline (0 if it cannot be read)."""
+    if path is None:
+        return 0
+    try:
+        with path.open("rb") as stream:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+    except OSError:
+        return 0
