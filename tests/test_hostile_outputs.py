@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 from conftest import PROJECT_ROOT, run_cli, tree_digest
+from test_rollback_verify import _verify, copy, migrated
 
 import asyncmig
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Run as root, a command loses the power to write where modes forbid (setpriv drops it).
 _UNPRIVILEGED = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
+
+__all__ = ("copy", "migrated")  # fixtures, used by name
 
 
 def _listing(folder: Path) -> list[str]:
@@ -51,27 +54,6 @@ def _one_line(done: subprocess.CompletedProcess[str], code: int, *words: str) ->
     for word in words:
         assert word in lines[0], lines[0]
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def migrated(clean_root: GenerateResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished migration of the clean root (exit 0), shared read-only by the tests."""
-    db = tmp_path_factory.mktemp("hostile-verified") / "clean.db"
-    options = asyncmig.Options(data_dir=clean_root.root, db=db, workers=2, backup=False)
-    report = anyio.run(asyncmig.migrate, options, backend="asyncio")
-    assert report.exit_code == 0
-    return db
-
-
-@pytest.fixture
-def copy(migrated: Path, tmp_path: Path) -> Path:
-    """A private copy of the migrated database, alone in its folder, to alter."""
-    (tmp_path / "db").mkdir()
-    return Path(shutil.copyfile(migrated, tmp_path / "db" / "copy.db"))
-
-
-def _verify(root: Path, db: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli("verify", "--data-dir", root, "--db", db, "--workers", "2")
 
 
 # verify ---------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ processes on the generated roots (or private copies of them)."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import pty
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 from conftest import PROJECT_ROOT, run_cli, tree_digest
 from test_failures_speak import _as_an_ordinary_user, run, small_disk
+from test_failures_speak import _fill as fill
 
 from benchmarks.generate import GenerateResult, generate
 
@@ -49,18 +49,6 @@ def listed(*files: Path) -> set[tuple[str, int | None, str]]:
             entry = json.loads(line)
             found.add((entry["file"], entry["index"], entry["outcome"]))
     return found
-
-
-def fill(folder: Path) -> None:
-    """Take every free byte of ``folder``'s file system."""
-    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        with pytest.raises(OSError, match="No space left") as full:  # noqa: PT012 - fills it
-            while True:
-                os.write(fd, b"\0" * 4096)
-    finally:
-        os.close(fd)
-    assert full.value.errno == errno.ENOSPC
 
 
 # --- the rejects file of a killed run ---------------------------------------------------
