@@ -195,22 +195,27 @@ def _keep(stage: Callable[[str], str], lost: Sequence[_Lost]) -> str:
     whole source file, and SQLite parses a record once for all the lookups of its row."""
     table = lost[0].table
     insert = "INSERT INTO asyncmig_not_carried (tbl, field, reason, id, file, value) "
-    keep = f"SELECT '{table}', '{{0.field}}', '{{0.reason}}', s.id, {_SOURCE.format(table)}, "
+
+    def keep(entry: _Lost, value: str) -> str:
+        source = _SOURCE.format(table)
+        return f"SELECT '{table}', '{entry.field}', '{entry.reason}', s.id, {source}, {value}"
+
     if len(lost) == 1:
-        return f"{insert}{keep.format(lost[0])}{lost[0].value} FROM {stage(table)} AS s WHERE " + (
-            lost[0].where
-        )
+        (only,) = lost
+        return f"{insert}{keep(only, only.value)} FROM {stage(table)} AS s WHERE {only.where}"
+    # Each condition is tested in the scan; a value is kept only where its condition holds
+    # (a whole record is not copied into the temporary table for another field's sake).
     found = ", ".join(
         f"({e.where}) AS c{n}, CASE WHEN {e.where} THEN {e.value} END AS v{n}"
         for n, e in enumerate(lost)
     )
     any_of = " OR ".join(f"({e.where})" for e in lost)
+    each = " UNION ALL ".join(
+        f"{keep(e, f's.v{n}')} FROM m AS s WHERE s.c{n}" for n, e in enumerate(lost)
+    )
     return (
         f"WITH m AS MATERIALIZED (SELECT s.rowid AS rowid, s.id AS id, {found} FROM "
-        f"{stage(table)} AS s WHERE {any_of}) {insert}"
-        + " UNION ALL ".join(
-            f"{keep.format(e)}s.v{n} FROM m AS s WHERE s.c{n}" for n, e in enumerate(lost)
-        )
+        f"{stage(table)} AS s WHERE {any_of}) {insert}{each}"
     )
 
 
